@@ -1,0 +1,29 @@
+package org.xpiler.cli;
+
+import java.io.PrintWriter;
+
+import org.eclipse.equinox.app.IApplication;
+import org.eclipse.equinox.app.IApplicationContext;
+
+/**
+ * The Equinox application behind {@code ./xpiler}: hands the command-line arguments to {@link Xpiler} and
+ * returns its exit code, which the launcher turns into the process exit status.
+ */
+public class HeadlessApplication implements IApplication {
+
+	@Override
+	public Object start(IApplicationContext context) {
+		String[] args = (String[]) context.getArguments().get(IApplicationContext.APPLICATION_ARGS);
+		PrintWriter out = new PrintWriter(System.out, true);
+		PrintWriter err = new PrintWriter(System.err, true);
+		int exitCode = Xpiler.execute(args == null ? new String[0] : args, out, err);
+		out.flush();
+		err.flush();
+		return Integer.valueOf(exitCode);
+	}
+
+	@Override
+	public void stop() {
+		// commands run to completion on the calling thread; there is nothing to interrupt
+	}
+}
