@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
-import org.xpiler.core.Dialect;
+import org.xpiler.lang.dialect.Dialect;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

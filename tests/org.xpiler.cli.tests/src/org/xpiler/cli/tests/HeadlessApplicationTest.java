@@ -8,11 +8,14 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import org.eclipse.equinox.app.IApplicationContext;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.xpiler.cli.HeadlessApplication;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -57,7 +60,7 @@ public class HeadlessApplicationTest {
 		Outcome outcome = runXpiler("--help");
 		assertEquals(0, outcome.exitCode(), outcome.err());
 		assertTrue(outcome.out().startsWith("Usage: xpiler"), outcome.out());
-		for (String subcommand : List.of("dialects", "workbench", "help")) {
+		for (String subcommand : List.of("parse", "dialects", "workbench", "help")) {
 			assertTrue(outcome.out().contains("  " + subcommand + " "), () -> subcommand + " in\n" + outcome.out());
 		}
 		assertTrue(outcome.out().contains("Exit codes: 0 ok, 1 bad input"), outcome.out());
@@ -66,7 +69,7 @@ public class HeadlessApplicationTest {
 
 	@Test
 	public void everySubcommandHasHelp() {
-		for (String subcommand : List.of("dialects", "workbench")) {
+		for (String subcommand : List.of("parse", "dialects", "workbench")) {
 			Outcome outcome = runXpiler(subcommand, "--help");
 			assertEquals(0, outcome.exitCode(), subcommand + ": " + outcome.err());
 			assertTrue(outcome.out().startsWith("Usage: xpiler " + subcommand), outcome.out());
@@ -107,6 +110,40 @@ public class HeadlessApplicationTest {
 		assertEquals("cu", dialects.get(0).get("extensions").get(0).asText());
 		assertEquals("mlu", dialects.get(2).get("extensions").get(0).asText());
 		assertTrue(dialects.get(2).get("compiler").isNull(), "BANG has no public compiler");
+	}
+
+	@Test
+	public void parseReportsErrorsLikeACompilerAndExitsOne(@TempDir Path dir) throws Exception {
+		Path good = dir.resolve("good.cu");
+		Files.writeString(good, "__global__ void k(float *a) {\n  a[threadIdx.x] = 1.0f;\n}\n");
+		Path bad = dir.resolve("bad.mlu");
+		Files.writeString(bad, "__mlu_global__ void k(float *a) {\n  a[0] = ;\n}\n");
+
+		Outcome ok = runXpiler("parse", good.toString());
+		assertEquals(0, ok.exitCode(), ok.out() + ok.err());
+		assertEquals("", ok.out());
+
+		Outcome failed = runXpiler("parse", good.toString(), bad.toString());
+		assertEquals(1, failed.exitCode());
+		assertTrue(failed.out().startsWith(bad + ":2:10: error: "), failed.out());
+		assertNoStackTrace(failed.out() + failed.err());
+	}
+
+	@Test
+	public void parseAstShowsTheTreeWithPositions(@TempDir Path dir) throws Exception {
+		Path file = dir.resolve("k.cpp");
+		Files.writeString(file, "extern \"C\" void add_kernel(const float *a, float *b) {\n  b[0] = a[0] + 1.0f;\n}\n");
+		Outcome outcome = runXpiler("parse", "--ast", file.toString());
+		assertEquals(0, outcome.exitCode(), outcome.err());
+		assertTrue(outcome.out().contains("FunctionDefinition name=add_kernel @1:1"), outcome.out());
+		assertTrue(outcome.out().contains("Binary op=+ @2:10"), outcome.out());
+	}
+
+	@Test
+	public void parseOfAMissingFileSaysSo() {
+		Outcome outcome = runXpiler("parse", "/no/such/kernel.cu");
+		assertEquals(1, outcome.exitCode());
+		assertEquals("/no/such/kernel.cu: error: cannot read: no such file", outcome.out().strip());
 	}
 
 	@Test

@@ -1,0 +1,59 @@
+// C[M][N] = A[M][K] * B[K][N] with uint8 A, int8 B and exact int32 accumulation.
+// Shared-memory tiled: each 16x16 thread block computes one 16x16 tile of C.
+
+__global__ void gemm_u8s8(const uint8_t* __restrict__ A, const int8_t* __restrict__ B, int32_t* __restrict__ C)
+{
+    __shared__ int32_t As[16][16];
+    __shared__ int32_t Bs[16][16];
+
+    int tx = threadIdx.x;
+    int ty = threadIdx.y;
+    int row = blockIdx.y * 16 + ty;
+    int col = blockIdx.x * 16 + tx;
+
+    int32_t acc = 0;
+    for (int t = 0; t < (256 + 15) / 16; ++t) {
+        int a_col = t * 16 + tx;
+        int b_row = t * 16 + ty;
+        As[ty][tx] = (row < 32 && a_col < 256) ? (int32_t)A[row * 256 + a_col] : 0;
+        Bs[ty][tx] = (b_row < 256 && col < 64) ? (int32_t)B[b_row * 64 + col] : 0;
+        __syncthreads();
+
+#pragma unroll
+        for (int k = 0; k < 16; ++k) {
+            acc += As[ty][k] * Bs[k][tx];
+        }
+        __syncthreads();
+    }
+
+    if (row < 32 && col < 64) {
+        C[row * 64 + col] = acc;
+    }
+}
+
+extern "C" void gemm_u8s8_kernel(const uint8_t* A, const int8_t* B, int32_t* C)
+{
+    size_t bytes_a = 32 * 256 * sizeof(uint8_t);
+    size_t bytes_b = 256 * 64 * sizeof(int8_t);
+    size_t bytes_c = 32 * 64 * sizeof(int32_t);
+
+    uint8_t* d_A;
+    int8_t* d_B;
+    int32_t* d_C;
+    cudaMalloc((void**)&d_A, bytes_a);
+    cudaMalloc((void**)&d_B, bytes_b);
+    cudaMalloc((void**)&d_C, bytes_c);
+
+    cudaMemcpy(d_A, A, bytes_a, cudaMemcpyHostToDevice);
+    cudaMemcpy(d_B, B, bytes_b, cudaMemcpyHostToDevice);
+
+    dim3 block(16, 16);
+    dim3 grid((64 + 15) / 16, (32 + 15) / 16);
+    gemm_u8s8<<<grid, block>>>(d_A, d_B, d_C);
+
+    cudaMemcpy(C, d_C, bytes_c, cudaMemcpyDeviceToHost);
+
+    cudaFree(d_A);
+    cudaFree(d_B);
+    cudaFree(d_C);
+}

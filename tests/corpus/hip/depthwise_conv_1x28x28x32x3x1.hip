@@ -1,0 +1,52 @@
+// Depthwise 2-D convolution, NHWC input, weight[K][K][C], NHWC output, stride S, no padding:
+// output[n][oh][ow][c] = sum_{kh,kw} input[n][oh*S+kh][ow*S+kw][c] * weight[kh][kw][c].
+// One thread per output element; consecutive threads take consecutive channels.
+
+__global__ void depthwise_conv(const float* __restrict__ input, const float* __restrict__ weight, float* __restrict__ output)
+{
+    int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= 1 * 26 * 26 * 32) {
+        return;
+    }
+    int c = idx % 32;
+    int ow = (idx / 32) % 26;
+    int oh = (idx / (32 * 26)) % 26;
+    int n = idx / (32 * 26 * 26);
+
+    float sum = 0.0f;
+    for (int kh = 0; kh < 3; ++kh) {
+        int ih = oh * 1 + kh;
+        for (int kw = 0; kw < 3; ++kw) {
+            int iw = ow * 1 + kw;
+            sum += input[((n * 28 + ih) * 28 + iw) * 32 + c] * weight[(kh * 3 + kw) * 32 + c];
+        }
+    }
+    output[idx] = sum;
+}
+
+extern "C" void depthwise_conv_kernel(const float* input, const float* weight, float* output)
+{
+    size_t bytes_in = 1 * 28 * 28 * 32 * sizeof(float);
+    size_t bytes_w = 3 * 3 * 32 * sizeof(float);
+    size_t bytes_out = 1 * 26 * 26 * 32 * sizeof(float);
+
+    float* d_input;
+    float* d_weight;
+    float* d_output;
+    hipMalloc((void**)&d_input, bytes_in);
+    hipMalloc((void**)&d_weight, bytes_w);
+    hipMalloc((void**)&d_output, bytes_out);
+
+    hipMemcpy(d_input, input, bytes_in, hipMemcpyHostToDevice);
+    hipMemcpy(d_weight, weight, bytes_w, hipMemcpyHostToDevice);
+
+    int threads = 256;
+    int blocks = (1 * 26 * 26 * 32 + threads - 1) / threads;
+    depthwise_conv<<<blocks, threads>>>(d_input, d_weight, d_output);
+
+    hipMemcpy(output, d_output, bytes_out, hipMemcpyDeviceToHost);
+
+    hipFree(d_input);
+    hipFree(d_weight);
+    hipFree(d_output);
+}

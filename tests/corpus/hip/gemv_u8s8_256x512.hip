@@ -1,0 +1,53 @@
+// y[M] = A[M][K] * x[K] with int8 A, uint8 x and exact int32 accumulation.
+// One 64-lane wavefront per row, lanes stride over the row, wavefront-shuffle reduction.
+
+__global__ void gemv_u8s8(const int8_t* __restrict__ A, const uint8_t* __restrict__ x, int32_t* __restrict__ y)
+{
+    int lane = threadIdx.x % 64;
+    int row = blockIdx.x * (blockDim.x / 64) + threadIdx.x / 64;
+    if (row >= 256) {
+        return;   // the whole wavefront leaves together
+    }
+
+    const int8_t* a = A + row * 512;
+    int32_t acc = 0;
+    for (int k = lane; k < 512; k += 64) {
+        acc += (int32_t)a[k] * (int32_t)x[k];
+    }
+
+    for (int offset = 32; offset > 0; offset /= 2) {
+        acc += __shfl_down(acc, offset, 64);
+    }
+
+    if (lane == 0) {
+        y[row] = acc;
+    }
+}
+
+extern "C" void gemv_u8s8_kernel(const int8_t* A, const uint8_t* x, int32_t* y)
+{
+    size_t bytes_a = 256 * 512 * sizeof(int8_t);
+    size_t bytes_x = 512 * sizeof(uint8_t);
+    size_t bytes_y = 256 * sizeof(int32_t);
+
+    int8_t* d_A;
+    uint8_t* d_x;
+    int32_t* d_y;
+    hipMalloc((void**)&d_A, bytes_a);
+    hipMalloc((void**)&d_x, bytes_x);
+    hipMalloc((void**)&d_y, bytes_y);
+
+    hipMemcpy(d_A, A, bytes_a, hipMemcpyHostToDevice);
+    hipMemcpy(d_x, x, bytes_x, hipMemcpyHostToDevice);
+
+    int threads = 128;                  // 2 wavefronts, one row each
+    int rows_per_block = threads / 64;
+    int blocks = (256 + rows_per_block - 1) / rows_per_block;
+    gemv_u8s8<<<blocks, threads>>>(d_A, d_x, d_y);
+
+    hipMemcpy(y, d_y, bytes_y, hipMemcpyDeviceToHost);
+
+    hipFree(d_A);
+    hipFree(d_x);
+    hipFree(d_y);
+}

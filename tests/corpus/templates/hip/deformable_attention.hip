@@ -1,0 +1,86 @@
+// Single-level multi-scale deformable attention core (Deformable DETR; grid_sample with
+// align_corners=False and zero padding).
+//   value[H*W][M][D], sampling_locations[Q][M][P][2] (normalized x, y),
+//   attention_weights[Q][M][P], output[Q][M][D].
+// For each query q, head m and channel d: bilinearly sample value at every point p
+// (corners outside the H x W map contribute 0) and sum, weighted by attention_weights.
+// One thread per output element.
+
+// value[yy][xx][m][d], or 0 outside the map
+__device__ float corner_value(const float* __restrict__ value, int yy, int xx, int m, int d)
+{
+    if (yy < 0 || yy >= ${H} || xx < 0 || xx >= ${W}) {
+        return 0.0f;
+    }
+    return value[((yy * ${W} + xx) * ${M} + m) * ${D} + d];
+}
+
+__global__ void deformable_attention(const float* __restrict__ value, const float* __restrict__ sampling_locations,
+                                     const float* __restrict__ attention_weights, float* __restrict__ output)
+{
+    int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= ${Q} * ${M} * ${D}) {
+        return;
+    }
+    int d = idx % ${D};
+    int m = (idx / ${D}) % ${M};
+    int q = idx / (${D} * ${M});
+
+    float acc = 0.0f;
+    for (int p = 0; p < ${P}; ++p) {
+        int qmp = (q * ${M} + m) * ${P} + p;
+        float lx = sampling_locations[qmp * 2];
+        float ly = sampling_locations[qmp * 2 + 1];
+        float a = attention_weights[qmp];
+
+        // pixel coordinates (align_corners = False)
+        float x = lx * ${W} - 0.5f;
+        float y = ly * ${H} - 0.5f;
+        float x0f = floorf(x);
+        float y0f = floorf(y);
+        int x0 = (int)x0f;
+        int y0 = (int)y0f;
+        float fx = x - x0f;
+        float fy = y - y0f;
+
+        float sample = (1.0f - fy) * (1.0f - fx) * corner_value(value, y0, x0, m, d)
+                     + (1.0f - fy) * fx * corner_value(value, y0, x0 + 1, m, d)
+                     + fy * (1.0f - fx) * corner_value(value, y0 + 1, x0, m, d)
+                     + fy * fx * corner_value(value, y0 + 1, x0 + 1, m, d);
+        acc += a * sample;
+    }
+    output[idx] = acc;
+}
+
+extern "C" void deformable_attention_kernel(const float* value, const float* sampling_locations,
+                                            const float* attention_weights, float* output)
+{
+    size_t bytes_value = ${H} * ${W} * ${M} * ${D} * sizeof(float);
+    size_t bytes_loc = ${Q} * ${M} * ${P} * 2 * sizeof(float);
+    size_t bytes_attn = ${Q} * ${M} * ${P} * sizeof(float);
+    size_t bytes_out = ${Q} * ${M} * ${D} * sizeof(float);
+
+    float* d_value;
+    float* d_loc;
+    float* d_attn;
+    float* d_output;
+    hipMalloc((void**)&d_value, bytes_value);
+    hipMalloc((void**)&d_loc, bytes_loc);
+    hipMalloc((void**)&d_attn, bytes_attn);
+    hipMalloc((void**)&d_output, bytes_out);
+
+    hipMemcpy(d_value, value, bytes_value, hipMemcpyHostToDevice);
+    hipMemcpy(d_loc, sampling_locations, bytes_loc, hipMemcpyHostToDevice);
+    hipMemcpy(d_attn, attention_weights, bytes_attn, hipMemcpyHostToDevice);
+
+    int threads = 256;
+    int blocks = (${Q} * ${M} * ${D} + threads - 1) / threads;
+    deformable_attention<<<blocks, threads>>>(d_value, d_loc, d_attn, d_output);
+
+    hipMemcpy(output, d_output, bytes_out, hipMemcpyDeviceToHost);
+
+    hipFree(d_value);
+    hipFree(d_loc);
+    hipFree(d_attn);
+    hipFree(d_output);
+}

@@ -1,0 +1,59 @@
+// C[M][N] = A[M][K] * B[K][N] with uint8 A, int8 B and exact int32 accumulation.
+// Shared-memory tiled: each 16x16 thread block computes one 16x16 tile of C.
+
+__global__ void gemm_u8s8(const uint8_t* __restrict__ A, const int8_t* __restrict__ B, int32_t* __restrict__ C)
+{
+    __shared__ int32_t As[16][16];
+    __shared__ int32_t Bs[16][16];
+
+    int tx = threadIdx.x;
+    int ty = threadIdx.y;
+    int row = blockIdx.y * 16 + ty;
+    int col = blockIdx.x * 16 + tx;
+
+    int32_t acc = 0;
+    for (int t = 0; t < (${K} + 15) / 16; ++t) {
+        int a_col = t * 16 + tx;
+        int b_row = t * 16 + ty;
+        As[ty][tx] = (row < ${M} && a_col < ${K}) ? (int32_t)A[row * ${K} + a_col] : 0;
+        Bs[ty][tx] = (b_row < ${K} && col < ${N}) ? (int32_t)B[b_row * ${N} + col] : 0;
+        __syncthreads();
+
+#pragma unroll
+        for (int k = 0; k < 16; ++k) {
+            acc += As[ty][k] * Bs[k][tx];
+        }
+        __syncthreads();
+    }
+
+    if (row < ${M} && col < ${N}) {
+        C[row * ${N} + col] = acc;
+    }
+}
+
+extern "C" void gemm_u8s8_kernel(const uint8_t* A, const int8_t* B, int32_t* C)
+{
+    size_t bytes_a = ${M} * ${K} * sizeof(uint8_t);
+    size_t bytes_b = ${K} * ${N} * sizeof(int8_t);
+    size_t bytes_c = ${M} * ${N} * sizeof(int32_t);
+
+    uint8_t* d_A;
+    int8_t* d_B;
+    int32_t* d_C;
+    hipMalloc((void**)&d_A, bytes_a);
+    hipMalloc((void**)&d_B, bytes_b);
+    hipMalloc((void**)&d_C, bytes_c);
+
+    hipMemcpy(d_A, A, bytes_a, hipMemcpyHostToDevice);
+    hipMemcpy(d_B, B, bytes_b, hipMemcpyHostToDevice);
+
+    dim3 block(16, 16);
+    dim3 grid((${N} + 15) / 16, (${M} + 15) / 16);
+    gemm_u8s8<<<grid, block>>>(d_A, d_B, d_C);
+
+    hipMemcpy(C, d_C, bytes_c, hipMemcpyDeviceToHost);
+
+    hipFree(d_A);
+    hipFree(d_B);
+    hipFree(d_C);
+}

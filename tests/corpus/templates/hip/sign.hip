@@ -1,0 +1,38 @@
+// output = 1 if x > 0, -1 if x < 0, 0 if x == 0; elementwise over R x C floats.
+// One thread per element.
+
+__global__ void sign(const float* __restrict__ input, float* __restrict__ output)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < ${R} * ${C}) {
+        float x = input[i];
+        float s = 0.0f;
+        if (x > 0.0f) {
+            s = 1.0f;
+        } else if (x < 0.0f) {
+            s = -1.0f;
+        }
+        output[i] = s;
+    }
+}
+
+extern "C" void sign_kernel(const float* input, float* output)
+{
+    size_t bytes = ${R} * ${C} * sizeof(float);
+
+    float* d_input;
+    float* d_output;
+    hipMalloc((void**)&d_input, bytes);
+    hipMalloc((void**)&d_output, bytes);
+
+    hipMemcpy(d_input, input, bytes, hipMemcpyHostToDevice);
+
+    int threads = 256;
+    int blocks = (${R} * ${C} + threads - 1) / threads;
+    sign<<<blocks, threads>>>(d_input, d_output);
+
+    hipMemcpy(output, d_output, bytes, hipMemcpyDeviceToHost);
+
+    hipFree(d_input);
+    hipFree(d_output);
+}

@@ -1,0 +1,41 @@
+// sumpool: input[N][H][W][C] -> output[N][OH][OW][C] (NHWC), the sum over the KxK window at (oh*S, ow*S), no padding.
+// Channels are contiguous, so 16 channels are pooled at once with AVX-512; scalar tail for C % 16.
+extern "C" void sumpool_kernel(const float* __restrict__ input, float* __restrict__ output)
+{
+    const int N = ${N};
+    const int H = ${H};
+    const int W = ${W};
+    const int C = ${C};
+    const int K = ${K};
+    const int S = ${S};
+    const int OH = ${OH};
+    const int OW = ${OW};
+    for (int n = 0; n < N; n++) {
+        for (int oh = 0; oh < OH; oh++) {
+            for (int ow = 0; ow < OW; ow++) {
+                const float* corner = input + ((n * H + oh * S) * W + ow * S) * C;
+                float* out_pixel = output + ((n * OH + oh) * OW + ow) * C;
+                int c = 0;
+                for (; c + 16 <= C; c += 16) {
+                    __m512 acc = _mm512_setzero_ps();
+                    for (int kh = 0; kh < K; kh++) {
+                        for (int kw = 0; kw < K; kw++) {
+                            acc = _mm512_add_ps(acc, _mm512_loadu_ps(corner + (kh * W + kw) * C + c));
+                        }
+                    }
+                    _mm512_storeu_ps(out_pixel + c, acc);
+                }
+                for (; c < C; c++) {
+                    float acc = 0.0f;
+                    for (int kh = 0; kh < K; kh++) {
+                        for (int kw = 0; kw < K; kw++) {
+                            const float v = corner[(kh * W + kw) * C + c];
+                            acc += v;
+                        }
+                    }
+                    out_pixel[c] = acc;
+                }
+            }
+        }
+    }
+}

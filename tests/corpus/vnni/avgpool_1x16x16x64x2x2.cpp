@@ -1,0 +1,43 @@
+// avgpool: input[N][H][W][C] -> output[N][OH][OW][C] (NHWC), the sum divided by K*K over the KxK window at (oh*S, ow*S), no padding.
+// Channels are contiguous, so 16 channels are pooled at once with AVX-512; scalar tail for C % 16.
+extern "C" void avgpool_kernel(const float* __restrict__ input, float* __restrict__ output)
+{
+    const int N = 1;
+    const int H = 16;
+    const int W = 16;
+    const int C = 64;
+    const int K = 2;
+    const int S = 2;
+    const int OH = 8;
+    const int OW = 8;
+    const float area = (float)(K * K);
+    const __m512 area_v = _mm512_set1_ps(area);
+    for (int n = 0; n < N; n++) {
+        for (int oh = 0; oh < OH; oh++) {
+            for (int ow = 0; ow < OW; ow++) {
+                const float* corner = input + ((n * H + oh * S) * W + ow * S) * C;
+                float* out_pixel = output + ((n * OH + oh) * OW + ow) * C;
+                int c = 0;
+                for (; c + 16 <= C; c += 16) {
+                    __m512 acc = _mm512_setzero_ps();
+                    for (int kh = 0; kh < K; kh++) {
+                        for (int kw = 0; kw < K; kw++) {
+                            acc = _mm512_add_ps(acc, _mm512_loadu_ps(corner + (kh * W + kw) * C + c));
+                        }
+                    }
+                    _mm512_storeu_ps(out_pixel + c, _mm512_div_ps(acc, area_v));
+                }
+                for (; c < C; c++) {
+                    float acc = 0.0f;
+                    for (int kh = 0; kh < K; kh++) {
+                        for (int kw = 0; kw < K; kw++) {
+                            const float v = corner[(kh * W + kw) * C + c];
+                            acc += v;
+                        }
+                    }
+                    out_pixel[c] = acc / area;
+                }
+            }
+        }
+    }
+}
