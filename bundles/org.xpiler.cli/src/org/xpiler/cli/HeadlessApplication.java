@@ -2,6 +2,9 @@ package org.xpiler.cli;
 
 import java.io.PrintWriter;
 
+import org.apache.log4j.BasicConfigurator;
+import org.apache.log4j.Level;
+import org.apache.log4j.Logger;
 import org.eclipse.equinox.app.IApplication;
 import org.eclipse.equinox.app.IApplicationContext;
 
@@ -13,6 +16,7 @@ public class HeadlessApplication implements IApplication {
 
 	@Override
 	public Object start(IApplicationContext context) {
+		quietLibraryLogging();
 		String[] args = (String[]) context.getArguments().get(IApplicationContext.APPLICATION_ARGS);
 		PrintWriter out = new PrintWriter(System.out, true);
 		PrintWriter err = new PrintWriter(System.err, true);
@@ -20,6 +24,18 @@ public class HeadlessApplication implements IApplication {
 		out.flush();
 		err.flush();
 		return Integer.valueOf(exitCode);
+	}
+
+	/**
+	 * Xtext logs through log4j, which complains on stderr when nothing is configured. The command line reports
+	 * every problem itself, so library logging stays off unless -Dxpiler.debug=true asks for it.
+	 */
+	private static void quietLibraryLogging() {
+		if (Boolean.getBoolean("xpiler.debug")) {
+			BasicConfigurator.configure();
+		} else {
+			Logger.getRootLogger().setLevel(Level.OFF);
+		}
 	}
 
 	@Override
