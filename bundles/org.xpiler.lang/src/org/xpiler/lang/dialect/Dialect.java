@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 
+import org.xpiler.lang.catalog.IntrinsicCatalog;
 import org.xpiler.lang.printing.CudaPrinter;
 import org.xpiler.lang.printing.KernelPrinter;
 
@@ -66,14 +68,29 @@ public enum Dialect {
 		return this == CUDA || this == HIP ? new CudaPrinter() : new KernelPrinter();
 	}
 
+	/** The intrinsics, builtins, constants, types and device models of the dialect (read once). */
+	public IntrinsicCatalog catalog() {
+		return DialectData.of(this).catalog();
+	}
+
+	/**
+	 * Every name the prelude's headers declare at file scope or as macros (generated from the real headers
+	 * by {@code dialects/prelude-names/generate.sh}); empty where no headers are available (BANG C).
+	 */
+	public Set<String> preludeNames() {
+		return DialectData.of(this).preludeNames();
+	}
+
 	/** A data file of this dialect, bundled under {@code dialects/<id>/}. */
 	String resourceText(String name) {
+		return optionalResourceText(name)
+				.orElseThrow(() -> new IllegalStateException("the installation lacks dialects/" + id + "/" + name));
+	}
+
+	Optional<String> optionalResourceText(String name) {
 		String path = "/dialects/" + id + "/" + name;
 		try (InputStream in = Dialect.class.getResourceAsStream(path)) {
-			if (in == null) {
-				throw new IllegalStateException("the installation lacks " + path);
-			}
-			return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+			return in == null ? Optional.empty() : Optional.of(new String(in.readAllBytes(), StandardCharsets.UTF_8));
 		} catch (IOException e) {
 			throw new UncheckedIOException("cannot read " + path, e);
 		}

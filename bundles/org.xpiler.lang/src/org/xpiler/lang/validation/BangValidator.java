@@ -3,10 +3,15 @@
  */
 package org.xpiler.lang.validation;
 
+import java.util.Optional;
 
-/**
- * Validation rules of the Bang language; the checks shared by every dialect live in KernelValidator,
- * which the generated dialect validators extend.
- */
+import org.xpiler.lang.dialect.Dialect;
+
+/** Validation of Bang files: the shared checks of KernelValidator against the Bang catalog and prelude. */
 public class BangValidator extends AbstractBangValidator {
+
+	@Override
+	protected Optional<Dialect> dialect() {
+		return Optional.of(Dialect.BANG);
+	}
 }

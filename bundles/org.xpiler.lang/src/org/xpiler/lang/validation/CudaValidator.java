@@ -3,10 +3,15 @@
  */
 package org.xpiler.lang.validation;
 
+import java.util.Optional;
 
-/**
- * Validation rules of the Cuda language; the checks shared by every dialect live in KernelValidator,
- * which the generated dialect validators extend.
- */
+import org.xpiler.lang.dialect.Dialect;
+
+/** Validation of Cuda files: the shared checks of KernelValidator against the Cuda catalog and prelude. */
 public class CudaValidator extends AbstractCudaValidator {
+
+	@Override
+	protected Optional<Dialect> dialect() {
+		return Optional.of(Dialect.CUDA);
+	}
 }

@@ -3,10 +3,15 @@
  */
 package org.xpiler.lang.validation;
 
+import java.util.Optional;
 
-/**
- * Validation rules of the Hip language; the checks shared by every dialect live in KernelValidator,
- * which the generated dialect validators extend.
- */
+import org.xpiler.lang.dialect.Dialect;
+
+/** Validation of Hip files: the shared checks of KernelValidator against the Hip catalog and prelude. */
 public class HipValidator extends AbstractHipValidator {
+
+	@Override
+	protected Optional<Dialect> dialect() {
+		return Optional.of(Dialect.HIP);
+	}
 }

@@ -3,10 +3,57 @@
  */
 package org.xpiler.lang.validation;
 
+import java.util.Optional;
+
+import org.eclipse.emf.ecore.EObject;
+import org.eclipse.xtext.validation.Check;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.TranslationUnit;
 
 /**
- * Validation rules of the Kernel language; the checks shared by every dialect live in KernelValidator,
- * which the generated dialect validators extend.
+ * The checks every dialect shares, one method per rule; each reads the dialect's intrinsic catalog. The
+ * generated validators of the dialect languages extend this class and name their dialect. The plain C
+ * kernel language (.c, the sequential form passes work on) has no catalog and is only parsed.
  */
 public class KernelValidator extends AbstractKernelValidator {
+
+	/** The dialect whose catalog and prelude resolve names; empty for plain C. */
+	protected Optional<Dialect> dialect() {
+		return Optional.empty();
+	}
+
+	@Check
+	public void checkNamesAreKnown(TranslationUnit unit) {
+		dialect().ifPresent(d -> new NameCheck(d, reporter()).check(unit));
+	}
+
+	@Check
+	public void checkOnChipArraysFit(TranslationUnit unit) {
+		dialect().ifPresent(d -> new CapacityCheck(d, reporter()).check(unit));
+	}
+
+	@Check
+	public void checkPointersMatchTheMemorySpaces(TranslationUnit unit) {
+		dialect().ifPresent(d -> new SpaceCheck(d, reporter()).check(unit));
+	}
+
+	@Check
+	public void checkBarriersAreReachedByAllThreads(FunctionDefinition function) {
+		dialect().ifPresent(d -> new BarrierCheck(d, reporter()).check(function));
+	}
+
+	private Reporter reporter() {
+		return new Reporter() {
+			@Override
+			public void error(String message, EObject at, String code) {
+				KernelValidator.this.error(message, at, null, code);
+			}
+
+			@Override
+			public void warning(String message, EObject at, String code) {
+				KernelValidator.this.warning(message, at, null, code);
+			}
+		};
+	}
 }

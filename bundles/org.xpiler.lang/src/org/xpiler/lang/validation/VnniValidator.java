@@ -3,10 +3,15 @@
  */
 package org.xpiler.lang.validation;
 
+import java.util.Optional;
 
-/**
- * Validation rules of the Vnni language; the checks shared by every dialect live in KernelValidator,
- * which the generated dialect validators extend.
- */
+import org.xpiler.lang.dialect.Dialect;
+
+/** Validation of Vnni files: the shared checks of KernelValidator against the Vnni catalog and prelude. */
 public class VnniValidator extends AbstractVnniValidator {
+
+	@Override
+	protected Optional<Dialect> dialect() {
+		return Optional.of(Dialect.VNNI);
+	}
 }

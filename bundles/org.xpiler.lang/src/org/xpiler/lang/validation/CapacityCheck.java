@@ -1,0 +1,160 @@
+package org.xpiler.lang.validation;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import org.xpiler.lang.catalog.CatalogEntries.DeviceModel;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.ArrayDimension;
+import org.xpiler.lang.kernel.DeclSpecifier;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.Specifier;
+import org.xpiler.lang.kernel.TopLevel;
+import org.xpiler.lang.kernel.TranslationUnit;
+
+/**
+ * Statically allocated on-chip arrays ({@code __nram__}, {@code __wram__}, {@code __mlu_shared__},
+ * {@code __shared__}) must fit the memory of the dialect's default device model, less what its toolchain
+ * reserves. File-scope arrays count for every kernel; a function's own arrays come on top. The error is
+ * reported at the declaration that crosses the limit.
+ */
+final class CapacityCheck {
+	private static final Map<String, String> SPACE_OF_QUALIFIER = Map.of("__nram__", "nram", "__wram__", "wram",
+			"__mlu_shared__", "sram", "__shared__", "shared");
+	private static final Map<String, String> SPACE_NAMES = Map.of("nram", "NRAM", "wram", "WRAM", "sram", "SRAM",
+			"shared", "shared memory");
+
+	private final Dialect dialect;
+	private final Reporter reporter;
+	private final ConstantEvaluator constants = new ConstantEvaluator();
+
+	CapacityCheck(Dialect dialect, Reporter reporter) {
+		this.dialect = dialect;
+		this.reporter = reporter;
+	}
+
+	void check(TranslationUnit unit) {
+		DeviceModel model = dialect.catalog().defaultDeviceModel().orElse(null);
+		if (model == null) {
+			return;
+		}
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Directive directive) {
+				constants.define(directive);
+			}
+		});
+		Usage fileScope = new Usage(model, "at file scope");
+		List<TopLevel> items = topLevels(unit.getItems());
+		for (TopLevel item : items) {
+			if (item instanceof Declaration declaration) {
+				fileScope.add(declaration);
+			}
+		}
+		for (TopLevel item : items) {
+			if (item instanceof FunctionDefinition function && function.getBody() != null) {
+				Usage usage = fileScope.copyFor("in '" + function.getName() + "', counting the file-scope arrays");
+				function.getBody().eAllContents().forEachRemaining(o -> {
+					if (o instanceof Declaration declaration) {
+						usage.add(declaration);
+					}
+				});
+			}
+		}
+	}
+
+	private static List<TopLevel> topLevels(List<TopLevel> items) {
+		return items.stream().flatMap(item -> item instanceof LinkageBlock block ? topLevels(block.getItems()).stream()
+				: Stream.of(item)).toList();
+	}
+
+	/** Running totals per memory space within one scope; each space is reported once. */
+	private final class Usage {
+		private final DeviceModel model;
+		private final String where;
+		private final Map<String, Long> bytes;
+		private final Set<String> reported;
+
+		Usage(DeviceModel model, String where) {
+			this(model, where, new HashMap<>(), new HashSet<>());
+		}
+
+		private Usage(DeviceModel model, String where, Map<String, Long> bytes, Set<String> reported) {
+			this.model = model;
+			this.where = where;
+			this.bytes = bytes;
+			this.reported = reported;
+		}
+
+		Usage copyFor(String scope) {
+			return new Usage(model, scope, new HashMap<>(bytes), new HashSet<>(reported));
+		}
+
+		void add(Declaration declaration) {
+			String qualifier = null;
+			for (DeclSpecifier specifier : declaration.getSpecifiers()) {
+				if (specifier instanceof Specifier s && SPACE_OF_QUALIFIER.containsKey(s.getName())) {
+					qualifier = s.getName();
+				}
+			}
+			if (qualifier == null) {
+				return;
+			}
+			String space = SPACE_OF_QUALIFIER.get(qualifier);
+			long limit = model.usableBytes(space);
+			for (Declarator declarator : declaration.getDeclarators()) {
+				OptionalLong size = size(declaration.getType().getName(), declarator);
+				if (size.isEmpty()) {
+					continue;
+				}
+				long total = bytes.merge(space, size.getAsLong(), Long::sum);
+				if (limit > 0 && total > limit && reported.add(space)) {
+					long capacity = model.memory().getOrDefault(space, 0L);
+					long reserve = model.reserved().getOrDefault(space, 0L);
+					reporter.error(qualifier + " arrays reach " + kib(total) + " with '" + declarator.getName() + "' ("
+							+ where + "), more than the " + kib(limit) + " of " + SPACE_NAMES.get(space) + " the "
+							+ model.name() + " has for them"
+							+ (reserve > 0 ? " (" + kib(capacity) + " less " + kib(reserve) + " reserved)" : ""),
+							declarator, "capacity");
+				}
+			}
+		}
+
+		private OptionalLong size(String typeName, Declarator declarator) {
+			long elementBytes;
+			if (!declarator.getPointers().isEmpty()) {
+				elementBytes = 8;
+			} else {
+				Integer scalar = ScalarSizes.bytes(typeName);
+				if (scalar == null) {
+					return OptionalLong.empty();
+				}
+				elementBytes = scalar;
+			}
+			long total = elementBytes;
+			for (ArrayDimension dimension : declarator.getDimensions()) {
+				if (dimension.getSize() == null) {
+					return OptionalLong.empty();
+				}
+				OptionalLong length = constants.evaluate(dimension.getSize());
+				if (length.isEmpty() || length.getAsLong() < 0) {
+					return OptionalLong.empty();
+				}
+				total = Math.multiplyExact(total, length.getAsLong());
+			}
+			return OptionalLong.of(total);
+		}
+	}
+
+	private static String kib(long bytes) {
+		return bytes % 1024 == 0 ? bytes / 1024 + " KiB" : bytes + " bytes";
+	}
+}
