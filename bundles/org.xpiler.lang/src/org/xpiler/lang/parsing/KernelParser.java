@@ -28,6 +28,9 @@ import org.xpiler.lang.VnniStandaloneSetup;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.diagnostics.Diagnostic.Severity;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.TranslationUnit;
 
 import com.google.inject.Injector;
 
@@ -111,6 +114,30 @@ public final class KernelParser {
 		}
 		diagnostics.sort(Comparator.comparingInt(Diagnostic::line).thenComparingInt(Diagnostic::column));
 		return new ParsedKernel(file, dialect, resource, List.copyOf(diagnostics));
+	}
+
+	/**
+	 * Parses one C expression of a dialect (a catalog rule, a reference snippet) without validating it.
+	 *
+	 * @throws IllegalArgumentException when the text is not a single expression
+	 */
+	public Expression parseExpression(String text, Dialect dialect) {
+		XtextResourceSet resourceSet = injector(dialect).getInstance(XtextResourceSet.class);
+		XtextResource resource = (XtextResource) resourceSet
+				.createResource(URI.createURI("expression:/rule." + dialect.fileExtensions().get(0)));
+		try {
+			resource.load(new ByteArrayInputStream(
+					("int __xpiler_expression = " + text + ";").getBytes(StandardCharsets.UTF_8)), null);
+		} catch (IOException e) {
+			throw new IllegalArgumentException("cannot read the expression " + text, e);
+		}
+		TranslationUnit unit = resource.getContents().isEmpty() ? null : (TranslationUnit) resource.getContents().get(0);
+		if (resource.getErrors().isEmpty() && unit != null && unit.getItems().size() == 1
+				&& unit.getItems().get(0) instanceof Declaration declaration
+				&& declaration.getDeclarators().get(0).getInitializer() instanceof Expression expression) {
+			return expression;
+		}
+		throw new IllegalArgumentException("not a C expression: " + text + " " + resource.getErrors());
 	}
 
 	private static ParsedKernel unreadable(String file, Dialect dialect, String message) {

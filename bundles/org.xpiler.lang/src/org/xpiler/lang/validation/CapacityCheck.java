@@ -6,18 +6,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.stream.Stream;
 
 import org.xpiler.lang.catalog.CatalogEntries.DeviceModel;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.ArrayDimension;
-import org.xpiler.lang.kernel.DeclSpecifier;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.LinkageBlock;
-import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 
@@ -28,10 +24,6 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * reported at the declaration that crosses the limit.
  */
 final class CapacityCheck {
-	private static final Map<String, String> SPACE_OF_QUALIFIER = Map.of("__nram__", "nram", "__wram__", "wram",
-			"__mlu_shared__", "sram", "__shared__", "shared");
-	private static final Map<String, String> SPACE_NAMES = Map.of("nram", "NRAM", "wram", "WRAM", "sram", "SRAM",
-			"shared", "shared memory");
 
 	private final Dialect dialect;
 	private final Reporter reporter;
@@ -53,7 +45,7 @@ final class CapacityCheck {
 			}
 		});
 		Usage fileScope = new Usage(model, "at file scope");
-		List<TopLevel> items = topLevels(unit.getItems());
+		List<TopLevel> items = MemorySpaces.topLevels(unit.getItems());
 		for (TopLevel item : items) {
 			if (item instanceof Declaration declaration) {
 				fileScope.add(declaration);
@@ -69,11 +61,6 @@ final class CapacityCheck {
 				});
 			}
 		}
-	}
-
-	private static List<TopLevel> topLevels(List<TopLevel> items) {
-		return items.stream().flatMap(item -> item instanceof LinkageBlock block ? topLevels(block.getItems()).stream()
-				: Stream.of(item)).toList();
 	}
 
 	/** Running totals per memory space within one scope; each space is reported once. */
@@ -99,16 +86,11 @@ final class CapacityCheck {
 		}
 
 		void add(Declaration declaration) {
-			String qualifier = null;
-			for (DeclSpecifier specifier : declaration.getSpecifiers()) {
-				if (specifier instanceof Specifier s && SPACE_OF_QUALIFIER.containsKey(s.getName())) {
-					qualifier = s.getName();
-				}
-			}
-			if (qualifier == null) {
+			String qualifier = MemorySpaces.qualifier(declaration.getSpecifiers()).orElse(null);
+			String space = qualifier == null ? null : MemorySpaces.of(qualifier);
+			if (space == null || space.equals("ldram")) {
 				return;
 			}
-			String space = SPACE_OF_QUALIFIER.get(qualifier);
 			long limit = model.usableBytes(space);
 			for (Declarator declarator : declaration.getDeclarators()) {
 				OptionalLong size = size(declaration.getType().getName(), declarator);
@@ -120,7 +102,7 @@ final class CapacityCheck {
 					long capacity = model.memory().getOrDefault(space, 0L);
 					long reserve = model.reserved().getOrDefault(space, 0L);
 					reporter.error(qualifier + " arrays reach " + kib(total) + " with '" + declarator.getName() + "' ("
-							+ where + "), more than the " + kib(limit) + " of " + SPACE_NAMES.get(space) + " the "
+							+ where + "), more than the " + kib(limit) + " of " + MemorySpaces.display(space) + " the "
 							+ model.name() + " has for them"
 							+ (reserve > 0 ? " (" + kib(capacity) + " less " + kib(reserve) + " reserved)" : ""),
 							declarator, "capacity");

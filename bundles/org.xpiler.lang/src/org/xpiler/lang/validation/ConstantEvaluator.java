@@ -25,6 +25,7 @@ final class ConstantEvaluator {
 	private static final Pattern OBJECT_MACRO = Pattern.compile("^#\\s*define\\s+([A-Za-z_]\\w*)\\s+(.+?)\\s*$");
 	private static final Pattern INTEGER = Pattern.compile("\\(*\\s*(0[xX][0-9a-fA-F]+|\\d+)[uUlL]*\\s*\\)*");
 
+	/** Object-like macros and constant variables, by name. */
 	private final Map<String, Long> macros = new HashMap<>();
 
 	/** Learns {@code #define NAME <integer>} lines. */
@@ -36,6 +37,22 @@ final class ConstantEvaluator {
 				macros.put(matcher.group(1), parseInteger(value.group(1)));
 			}
 		}
+	}
+
+	/** A named integer constant: a {@code const int} variable with a constant initializer. */
+	void define(String name, long value) {
+		macros.put(name, value);
+	}
+
+	void undefine(String name) {
+		macros.remove(name);
+	}
+
+	/** An evaluator that starts with this one's names and can learn more without changing it. */
+	ConstantEvaluator copy() {
+		ConstantEvaluator copy = new ConstantEvaluator();
+		copy.macros.putAll(macros);
+		return copy;
 	}
 
 	OptionalLong evaluate(Expression expression) {

@@ -34,8 +34,8 @@ public class KernelValidator extends AbstractKernelValidator {
 	}
 
 	@Check
-	public void checkPointersMatchTheMemorySpaces(TranslationUnit unit) {
-		dialect().ifPresent(d -> new SpaceCheck(d, reporter()).check(unit));
+	public void checkIntrinsicCallsAgainstTheirCatalogEntries(TranslationUnit unit) {
+		dialect().ifPresent(d -> new IntrinsicCallCheck(d, reporter()).check(unit));
 	}
 
 	@Check

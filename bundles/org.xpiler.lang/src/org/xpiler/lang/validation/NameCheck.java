@@ -45,6 +45,7 @@ import org.xpiler.lang.kernel.TypedefDeclaration;
  */
 final class NameCheck {
 	private static final Pattern DEFINE = Pattern.compile("^#\\s*define\\s+([A-Za-z_]\\w*)");
+	private static final Pattern INCLUDE = Pattern.compile("^#\\s*include\\s*([<\"][^>\"]+[>\"])");
 
 	private final Dialect dialect;
 	private final IntrinsicCatalog catalog;
@@ -52,6 +53,8 @@ final class NameCheck {
 	private final Set<String> globals = new HashSet<>();
 	private final Map<String, List<FunctionDefinition>> functions = new HashMap<>();
 	private final Deque<Set<String>> scopes = new ArrayDeque<>();
+	/** A header the file includes that the prelude does not: names may come from it, unseen. */
+	private String unreadHeader;
 
 	NameCheck(Dialect dialect, Reporter reporter) {
 		this.dialect = dialect;
@@ -67,7 +70,14 @@ final class NameCheck {
 	private void collectGlobals(List<TopLevel> items) {
 		for (TopLevel item : items) {
 			switch (item) {
-			case Directive directive -> macroName(directive).ifPresent(globals::add);
+			case Directive directive -> {
+				macroName(directive).ifPresent(globals::add);
+				includedHeader(directive).filter(h -> !dialect.prelude().contains(h)).ifPresent(h -> {
+					if (unreadHeader == null) {
+						unreadHeader = h;
+					}
+				});
+			}
 			case LinkageBlock block -> collectGlobals(block.getItems());
 			case FunctionDefinition function -> {
 				globals.add(function.getName());
@@ -83,6 +93,11 @@ final class NameCheck {
 
 	private static Optional<String> macroName(Directive directive) {
 		Matcher matcher = DEFINE.matcher(directive.getText());
+		return matcher.find() ? Optional.of(matcher.group(1)) : Optional.empty();
+	}
+
+	private static Optional<String> includedHeader(Directive directive) {
+		Matcher matcher = INCLUDE.matcher(directive.getText());
 		return matcher.find() ? Optional.of(matcher.group(1)) : Optional.empty();
 	}
 
@@ -265,6 +280,9 @@ final class NameCheck {
 		if (foreign.isPresent()) {
 			reporter.error("'" + name + "' is " + foreign.get() + ", not available in " + dialect.displayName(), at,
 					"foreign-builtin");
+		} else if (unreadHeader != null) {
+			reporter.warning("unknown " + what + " '" + name + "' (unless " + unreadHeader
+					+ " declares it: Xpiler does not read that header)", at, "unknown-name");
 		} else {
 			reporter.error("unknown " + what + " '" + name + "'", at, "unknown-name");
 		}
