@@ -1,0 +1,121 @@
+package org.xpiler.lang.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
+import org.junit.jupiter.api.Test;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.CxxCast;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.KernelLaunch;
+import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.ParsedKernel;
+
+/** The constructs real kernels use beyond our corpus read as their compilers read them. */
+public class ConstructsTest {
+	private static final KernelParser PARSER = new KernelParser();
+
+	private static ParsedKernel clean(String file, String text, Dialect dialect) {
+		ParsedKernel parsed = PARSER.parse(file, text, dialect);
+		assertEquals(List.of(), parsed.diagnostics());
+		String printed = dialect.printer().print(parsed.unit());
+		assertTrue(EcoreUtil.equals(parsed.unit(), PARSER.parse(file, printed, dialect).unit()), printed);
+		return parsed;
+	}
+
+	@Test
+	public void cudaWmmaTemplatesLaunchBoundsAndCasts() {
+		ParsedKernel parsed = clean("wmma.cu", """
+				#pragma once
+				#define TILE 16
+				typedef unsigned int uint;
+				template <typename T, int N = 4>
+				__device__ __forceinline__ T clamp(T x) { return x < 0 ? (T)0 : (x > N ? (T)N : x); }
+
+				__global__ void __launch_bounds__(128, 2) wmma_gemm(const half *a, const half *b, float *c) {
+				    wmma::fragment<wmma::matrix_a, 16, 16, 16, half, wmma::row_major> a_frag;
+				    wmma::fragment<wmma::matrix_b, 16, 16, 16, half, wmma::col_major> b_frag;
+				    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c_frag;
+				    wmma::fill_fragment(c_frag, 0.0f);
+				    wmma::load_matrix_sync(a_frag, a, TILE);
+				    wmma::load_matrix_sync(b_frag, b, TILE);
+				    wmma::mma_sync(c_frag, a_frag, b_frag, c_frag);
+				    wmma::store_matrix_sync(c, c_frag, TILE, wmma::mem_row_major);
+				    const float4 *v = reinterpret_cast<const float4 *>(c);
+				    unsigned int mask = 0xFFFFFFFFu, lane = threadIdx.x & 31u;
+				    int s = clamp<int, 8>(static_cast<int>(lane)), i = 0;
+				    do { i++, s >>= 1; } while (s > 0);
+				    switch (lane) { case 0: c[0] += v->x * 1.5e-3f; break; default: break; }
+				    c[1] = __shfl_down_sync(mask, c[1], 16) + sizeof(float4) + sizeof c[0];
+				}
+
+				extern "C" void wmma_kernel(const half *a, const half *b, float *c) {
+				    dim3 grid(1, 1), block(128);
+				    wmma_gemm<<<grid, block, 0, 0>>>(a, b, c);
+				    cudaDeviceSynchronize();
+				}
+				""", Dialect.CUDA);
+		assertEquals(2, EcoreUtil2.getAllContentsOfType(parsed.unit(), Directive.class).size());
+		NamedType fragment = EcoreUtil2.getAllContentsOfType(parsed.unit(), NamedType.class).stream()
+				.filter(t -> t.getName().equals("wmma::fragment")).findFirst().orElseThrow();
+		assertEquals(6, fragment.getTemplateArgs().size());
+		assertEquals("reinterpret_cast", EcoreUtil2.getAllContentsOfType(parsed.unit(), CxxCast.class).get(0).getKind());
+		assertEquals(List.of("int", "8"), EcoreUtil2.getAllContentsOfType(parsed.unit(), TemplateCall.class).get(0)
+				.getTemplateArgs().stream().map(a -> a.getType() != null ? a.getType().getType().getName()
+						: ((org.xpiler.lang.kernel.IntLiteral) a.getValue()).getValue())
+				.toList());
+		KernelLaunch launch = EcoreUtil2.getAllContentsOfType(parsed.unit(), KernelLaunch.class).get(0);
+		assertEquals(4, launch.getConfig().size());
+		assertEquals(3, launch.getArgs().size());
+	}
+
+	@Test
+	public void bangQualifiersMemcpyAndTaskBuiltins() {
+		ParsedKernel parsed = clean("copy.mlu", """
+				__nram__ float tile[256];
+				__mlu_func__ int share(int items) { return (items + taskDim - 1) / taskDim; }
+				extern "C" __mlu_global__ void copy_kernel(const float *src, float *dst) {
+				    int begin = taskId * share(1024);
+				    __memcpy(tile, src + begin, 256 * sizeof(float), GDRAM2NRAM, 64, 128, 0);
+				    __bang_active_relu(tile, tile, 256);
+				    __memcpy(dst + begin, tile, 256 * sizeof(float), NRAM2GDRAM);
+				    __sync_all();
+				}
+				""", Dialect.BANG);
+		FunctionDefinition kernel = (FunctionDefinition) parsed.unit().getItems().get(2);
+		assertEquals("copy_kernel", kernel.getName());
+		Call strided = EcoreUtil2.getAllContentsOfType(kernel, Call.class).stream()
+				.filter(c -> c.getArgs().size() == 7).findFirst().orElseThrow();
+		assertInstanceOf(Binary.class, strided.getArgs().get(1));
+	}
+
+	@Test
+	public void vnniVectorTypesAndIntrinsics() {
+		ParsedKernel parsed = clean("dot.cpp", """
+				static inline int hsum(__m512i v) { return _mm512_reduce_add_epi32(v); }
+				extern "C" void dot_kernel(const uint8_t *a, const int8_t *b, int32_t *out) {
+				    __m512i acc = _mm512_setzero_si512();
+				    for (int k = 0; k < 256; k += 64) {
+				        __m512i va = _mm512_loadu_si512((const void *)(a + k));
+				        __m512i vb = _mm512_loadu_si512((const void *)(b + k));
+				        acc = _mm512_dpbusd_epi32(acc, va, vb);
+				    }
+				    out[0] = hsum(acc);
+				}
+				""", Dialect.VNNI);
+		assertEquals(2, EcoreUtil2.getAllContentsOfType(parsed.unit(), FunctionDefinition.class).size());
+		assertEquals(1, EcoreUtil2.getAllContentsOfType(parsed.unit(), Declaration.class).stream()
+				.filter(d -> d.getType().getName().equals("__m512i") && d.eContainer() != null).limit(1).count());
+	}
+}
