@@ -3,9 +3,19 @@
  */
 package org.xpiler.lang.ide;
 
+import org.eclipse.xtext.ide.editor.contentassist.IdeContentProposalProvider;
+import org.eclipse.xtext.ide.server.hover.IHoverService;
+import org.xpiler.lang.ide.catalog.CatalogHoverService;
+import org.xpiler.lang.ide.catalog.CatalogProposalProvider;
 
-/**
- * Use this class to register ide components.
- */
+/** IDE services of the Hip language: content assist and hover from the dialect's intrinsic catalog. */
 public class HipIdeModule extends AbstractHipIdeModule {
+
+	public Class<? extends IdeContentProposalProvider> bindIdeContentProposalProvider() {
+		return CatalogProposalProvider.class;
+	}
+
+	public Class<? extends IHoverService> bindIHoverService() {
+		return CatalogHoverService.class;
+	}
 }
