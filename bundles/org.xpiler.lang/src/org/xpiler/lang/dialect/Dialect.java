@@ -60,7 +60,7 @@ public enum Dialect {
 	 * from the catalog.
 	 */
 	public String prelude() {
-		return resourceText("prelude.h");
+		return DialectData.of(this).prelude();
 	}
 
 	/** The printer that writes this dialect's models back to source. */

@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
 import org.xpiler.lang.catalog.IntrinsicCatalog;
 
 /** The data files of a dialect, read on first use and kept: they never change while the tool runs. */
-record DialectData(IntrinsicCatalog catalog, Set<String> preludeNames) {
+record DialectData(String prelude, IntrinsicCatalog catalog, Set<String> preludeNames) {
 	private static final Map<Dialect, DialectData> LOADED = new EnumMap<>(Dialect.class);
 
 	static synchronized DialectData of(Dialect dialect) {
@@ -26,6 +26,6 @@ record DialectData(IntrinsicCatalog catalog, Set<String> preludeNames) {
 				.map(text -> text.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
 						.collect(Collectors.toUnmodifiableSet()))
 				.orElse(Set.of());
-		return new DialectData(catalog, names);
+		return new DialectData(dialect.resourceText("prelude.h"), catalog, names);
 	}
 }
