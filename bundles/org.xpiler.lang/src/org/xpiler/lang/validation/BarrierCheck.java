@@ -6,8 +6,6 @@ import java.util.HashSet;
 import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
-import org.eclipse.xtext.nodemodel.INode;
-import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.catalog.CatalogEntries.CatalogVariable;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.IntrinsicCatalog;
@@ -77,8 +75,13 @@ final class BarrierCheck {
 		return dependent;
 	}
 
+	private boolean isBarrier(Call call) {
+		String name = ModelQueries.calleeName(call);
+		return name != null && catalog.function(name).map(CatalogFunction::barrier).orElse(false);
+	}
+
 	private static boolean mentions(EObject expression, Set<String> names) {
-		return Expressions.firstName(expression, names::contains) != null;
+		return ModelQueries.firstName(expression, names::contains) != null;
 	}
 
 	private final class Walker {
@@ -151,15 +154,15 @@ final class BarrierCheck {
 		}
 
 		private void barrier(Call call) {
-			String name = Expressions.calleeName(call);
-			if (name == null || !catalog.function(name).map(CatalogFunction::barrier).orElse(false)) {
+			if (!isBarrier(call)) {
 				return;
 			}
+			String name = ModelQueries.calleeName(call);
 			if (!conditions.isEmpty()) {
 				warn(call, conditions.peekLast());
 			} else if (divergentReturn != null) {
 				reporter.warning("'" + name + "()' comes after a return that only some threads take (line "
-						+ line(divergentReturn) + "): the threads that returned never reach the barrier", call,
+						+ ModelQueries.line(divergentReturn) + "): the threads that returned never reach the barrier", call,
 						"divergent-barrier");
 			}
 		}
@@ -170,8 +173,7 @@ final class BarrierCheck {
 
 		private Call firstBarrier(EObject root) {
 			for (EObject object : (Iterable<EObject>) root::eAllContents) {
-				if (object instanceof Call call && catalog.function(String.valueOf(Expressions.calleeName(call)))
-						.map(CatalogFunction::barrier).orElse(false)) {
+				if (object instanceof Call call && isBarrier(call)) {
 					return call;
 				}
 			}
@@ -182,18 +184,13 @@ final class BarrierCheck {
 			if (call == null) {
 				return;
 			}
-			INode node = NodeModelUtils.findActualNodeFor(condition);
-			String text = node == null ? "a condition" : "'" + NodeModelUtils.getTokenText(node) + "'";
-			Name cause = Expressions.firstName(condition, dependent::contains);
-			reporter.warning("'" + Expressions.calleeName(call) + "()' is reached under " + text + " (line "
-					+ line(condition) + "), which depends on the thread through '" + cause.getName()
+			String text = "'" + ModelQueries.sourceText(condition) + "'";
+			Name cause = ModelQueries.firstName(condition, dependent::contains);
+			reporter.warning("'" + ModelQueries.calleeName(call) + "()' is reached under " + text + " (line "
+					+ ModelQueries.line(condition) + "), which depends on the thread through '" + cause.getName()
 					+ "': threads that skip the barrier make the others wait forever or race", call,
 					"divergent-barrier");
 		}
 
-		private int line(EObject object) {
-			INode node = NodeModelUtils.findActualNodeFor(object);
-			return node == null ? 0 : node.getStartLine();
-		}
 	}
 }

@@ -12,7 +12,6 @@ import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.ArrayDimension;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
-import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -27,7 +26,7 @@ final class CapacityCheck {
 
 	private final Dialect dialect;
 	private final Reporter reporter;
-	private final ConstantEvaluator constants = new ConstantEvaluator();
+	private ConstantEvaluator constants;
 
 	CapacityCheck(Dialect dialect, Reporter reporter) {
 		this.dialect = dialect;
@@ -39,13 +38,9 @@ final class CapacityCheck {
 		if (model == null) {
 			return;
 		}
-		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Directive directive) {
-				constants.define(directive);
-			}
-		});
+		constants = ConstantEvaluator.of(unit);
 		Usage fileScope = new Usage(model, "at file scope");
-		List<TopLevel> items = MemorySpaces.topLevels(unit.getItems());
+		List<TopLevel> items = ModelQueries.topLevels(unit.getItems());
 		for (TopLevel item : items) {
 			if (item instanceof Declaration declaration) {
 				fileScope.add(declaration);

@@ -15,6 +15,7 @@ import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.SizeOf;
+import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
 
 /**
@@ -27,6 +28,17 @@ final class ConstantEvaluator {
 
 	/** Object-like macros and constant variables, by name. */
 	private final Map<String, Long> macros = new HashMap<>();
+
+	/** An evaluator that knows every integer object-like macro the file defines. */
+	static ConstantEvaluator of(TranslationUnit unit) {
+		ConstantEvaluator evaluator = new ConstantEvaluator();
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Directive directive) {
+				evaluator.define(directive);
+			}
+		});
+		return evaluator;
+	}
 
 	/** Learns {@code #define NAME <integer>} lines. */
 	void define(Directive directive) {

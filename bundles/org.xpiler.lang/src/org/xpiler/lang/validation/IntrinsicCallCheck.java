@@ -10,8 +10,6 @@ import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.eclipse.emf.ecore.EObject;
-import org.eclipse.xtext.nodemodel.INode;
-import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.catalog.CatalogEntries.CatalogConstant;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.CatalogFunction.Rule;
@@ -20,7 +18,6 @@ import org.xpiler.lang.catalog.IntrinsicCatalog;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Declaration;
-import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
@@ -52,13 +49,8 @@ final class IntrinsicCallCheck {
 	}
 
 	void check(TranslationUnit unit) {
-		ConstantEvaluator constants = new ConstantEvaluator();
-		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Directive directive) {
-				constants.define(directive);
-			}
-		});
-		List<TopLevel> items = MemorySpaces.topLevels(unit.getItems());
+		ConstantEvaluator constants = ConstantEvaluator.of(unit);
+		List<TopLevel> items = ModelQueries.topLevels(unit.getItems());
 		Symbols fileScope = Symbols.fileScope(dialect, constants,
 				items.stream().filter(Declaration.class::isInstance).map(Declaration.class::cast).toList());
 		for (TopLevel item : items) {
@@ -77,7 +69,7 @@ final class IntrinsicCallCheck {
 	}
 
 	private void checkCall(Call call, Symbols symbols) {
-		String callee = Expressions.calleeName(call);
+		String callee = ModelQueries.calleeName(call);
 		CatalogFunction function = callee == null ? null : catalog.function(callee).orElse(null);
 		if (function == null) {
 			return;
@@ -131,7 +123,7 @@ final class IntrinsicCallCheck {
 			} else if (!pointee.equals("void") && ScalarSizes.bytes(pointee) != null
 					&& !ElementTypes.canonical(pointee).equals(actual)) {
 				reporter.error("'" + function.name() + "' needs " + parameter.name() + " to point to " + pointee
-						+ ", but '" + text(call.getArgs().get(i)) + "' points to " + pointer.elementType(),
+						+ ", but '" + ModelQueries.sourceText(call.getArgs().get(i)) + "' points to " + pointer.elementType(),
 						call.getArgs().get(i), "operand-type");
 			}
 		}
@@ -148,11 +140,12 @@ final class IntrinsicCallCheck {
 					|| pointer.space().equals(expected)) {
 				continue;
 			}
-			String direction = parameter.space().startsWith("dir.") ? " for " + text(args.get(indexOfDir(signature)))
+			String direction = parameter.space().startsWith("dir.")
+					? " for " + ModelQueries.sourceText(args.get(indexOfDir(signature)))
 					: "";
-			reporter.error("'" + Expressions.calleeName(call) + "' needs " + parameter.name() + " in "
-					+ MemorySpaces.display(expected) + direction + ", but '" + text(args.get(i)) + "' is in "
-					+ MemorySpaces.display(pointer.space()), args.get(i), "memory-space");
+			reporter.error("'" + ModelQueries.calleeName(call) + "' needs " + parameter.name() + " in "
+					+ MemorySpaces.display(expected) + direction + ", but '" + ModelQueries.sourceText(args.get(i))
+					+ "' is in " + MemorySpaces.display(pointer.space()), args.get(i), "memory-space");
 		}
 	}
 
@@ -206,10 +199,5 @@ final class IntrinsicCallCheck {
 				return Optional.empty();
 			}
 		});
-	}
-
-	private static String text(EObject object) {
-		INode node = NodeModelUtils.findActualNodeFor(object);
-		return node == null ? "?" : NodeModelUtils.getTokenText(node);
 	}
 }

@@ -3,12 +3,9 @@ package org.xpiler.lang.validation;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 import org.xpiler.lang.kernel.DeclSpecifier;
-import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.Specifier;
-import org.xpiler.lang.kernel.TopLevel;
 
 /** The memory spaces declarations name with qualifiers, and how messages call them. */
 final class MemorySpaces {
@@ -33,12 +30,5 @@ final class MemorySpaces {
 
 	static String display(String space) {
 		return DISPLAY.getOrDefault(space, space);
-	}
-
-	/** The file's top-level items with {@code extern "C" { ... }} blocks opened. */
-	static List<TopLevel> topLevels(List<TopLevel> items) {
-		return items.stream()
-				.flatMap(item -> item instanceof LinkageBlock block ? topLevels(block.getItems()).stream() : Stream.of(item))
-				.toList();
 	}
 }

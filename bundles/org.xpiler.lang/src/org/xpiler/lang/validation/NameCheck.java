@@ -210,7 +210,7 @@ final class NameCheck {
 	}
 
 	private void checkCall(Call call) {
-		String callee = Expressions.calleeName(call);
+		String callee = ModelQueries.calleeName(call);
 		if (callee == null) {
 			return;
 		}

@@ -154,7 +154,7 @@ final class RuleEvaluator {
 
 	/** The rule language's functions: aligned(p, bytes) and space(p). */
 	private Object call(Call call) {
-		String function = Expressions.calleeName(call);
+		String function = ModelQueries.calleeName(call);
 		if (call.getArgs().isEmpty() || !(call.getArgs().get(0) instanceof Name argument)) {
 			return UNKNOWN;
 		}
