@@ -25,10 +25,14 @@ public final class CatalogEntries {
 	public record CatalogVariable(String name, String type, String summary, boolean threadDependent) {
 	}
 
-	/** A target device: capacities in bytes by memory space, and the dialect's own geometry properties. */
+	/**
+	 * A target device: capacities in bytes by memory space, and its geometry (BANG clusters and cores per
+	 * cluster, the GPU warp size; null where the dialect has no such notion).
+	 */
 	@JsonIgnoreProperties(ignoreUnknown = true)
 	public record DeviceModel(String name, @JsonProperty("default") boolean isDefault,
-			String description, Map<String, Long> memory, Map<String, Long> reserved) {
+			String description, Map<String, Long> memory, Map<String, Long> reserved, Integer clusters,
+			Integer coresPerCluster, Integer warpSize) {
 		public DeviceModel {
 			memory = memory == null ? Map.of() : Map.copyOf(memory);
 			reserved = reserved == null ? Map.of() : Map.copyOf(reserved);

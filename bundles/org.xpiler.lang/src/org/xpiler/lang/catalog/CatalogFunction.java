@@ -25,7 +25,8 @@ public record CatalogFunction(String name, String category, String summary, Map<
 	}
 
 	@JsonIgnoreProperties(ignoreUnknown = true)
-	public record Signature(String returns, List<Parameter> params, List<Rule> rules, String reference) {
+	public record Signature(String returns, List<Parameter> params, List<Rule> rules, String reference,
+			String returnElement) {
 		public Signature {
 			params = params == null ? List.of() : List.copyOf(params);
 			rules = rules == null ? List.of() : List.copyOf(rules);
