@@ -1,0 +1,437 @@
+package org.xpiler.core.vm;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+
+import org.xpiler.core.vm.VmType.Scalar;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.MemberAccess;
+import org.xpiler.lang.kernel.Name;
+
+/**
+ * What the virtual device implements natively rather than from a catalog reference body: builtin variables
+ * (threadIdx, taskId, ...), the math library, the CUDA/HIP/CNRT host runtime (allocation, copies, launches),
+ * barriers, atomics and warp collectives.
+ */
+final class Builtins {
+	private static final Map<String, DoubleUnaryOperator> UNARY_MATH = Map.ofEntries(Map.entry("exp", Math::exp),
+			Map.entry("log", Math::log), Map.entry("log2", x -> Math.log(x) / Math.log(2)), Map.entry("exp2", x -> Math.pow(2, x)),
+			Map.entry("sqrt", Math::sqrt), Map.entry("rsqrt", x -> 1 / Math.sqrt(x)), Map.entry("tanh", Math::tanh),
+			Map.entry("erf", Erf::erf), Map.entry("fabs", Math::abs), Map.entry("sin", Math::sin),
+			Map.entry("cos", Math::cos), Map.entry("floor", Math::floor), Map.entry("ceil", Math::ceil),
+			Map.entry("round", x -> x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5)), Map.entry("trunc", x -> (double) (long) x),
+			Map.entry("log10", Math::log10), Map.entry("tan", Math::tan), Map.entry("atan", Math::atan),
+			Map.entry("log1p", Math::log1p), Map.entry("expm1", Math::expm1), Map.entry("sinh", Math::sinh),
+			Map.entry("cosh", Math::cosh), Map.entry("asin", Math::asin), Map.entry("acos", Math::acos),
+			Map.entry("cbrt", Math::cbrt));
+	private static final Map<String, DoubleBinaryOperator> BINARY_MATH = Map.of("pow", Math::pow, "fmax",
+			(x, y) -> Double.isNaN(x) ? y : Double.isNaN(y) ? x : Math.max(x, y), "fmin",
+			(x, y) -> Double.isNaN(x) ? y : Double.isNaN(y) ? x : Math.min(x, y), "fmod", (x, y) -> x % y, "atan2",
+			Math::atan2);
+
+	private final FunctionCompiler fc;
+	private final ExpressionCompiler ec;
+	private final Program program;
+
+	Builtins(FunctionCompiler fc, ExpressionCompiler ec, Calls calls) {
+		this.fc = fc;
+		this.ec = ec;
+		this.program = fc.program;
+	}
+
+	static boolean isSynchronizing(Program program, String name) {
+		if (program.catalog.function(name).map(f -> f.barrier()).orElse(false)) {
+			return true;
+		}
+		return name.startsWith("__shfl") || name.startsWith("__ballot") || name.startsWith("__any")
+				|| name.startsWith("__all") || name.equals("__sync_cluster") || name.startsWith("__sync_all");
+	}
+
+	// ---------------------------------------------------------------- builtin variables
+
+	private interface LaneValue {
+		long of(Lane lane);
+	}
+
+	private static Ex laneValue(VmType type, LaneValue value) {
+		return new Ex(type) {
+			@Override
+			long l(Frame f) {
+				return value.of(f.lane);
+			}
+		};
+	}
+
+	Ex variable(String id) {
+		return switch (id) {
+		case "warpSize" -> laneValue(VmType.I32, lane -> lane.warpSize);
+		case "taskId", "taskIdX" -> laneValue(VmType.U32, lane -> lane.taskId);
+		case "taskIdY", "taskIdZ", "clusterIdY", "clusterIdZ" -> Ex.constant(VmType.U32, 0L);
+		case "taskDim", "taskDimX" -> laneValue(VmType.U32, lane -> lane.taskDim);
+		case "taskDimY", "taskDimZ" -> Ex.constant(VmType.U32, 1L);
+		case "clusterId" -> laneValue(VmType.U32, lane -> lane.clusterId);
+		case "clusterDim" -> laneValue(VmType.U32, lane -> lane.clusterDim);
+		case "coreId" -> laneValue(VmType.U32, lane -> lane.coreId);
+		case "coreDim" -> laneValue(VmType.U32, lane -> lane.coreDim);
+		case "threadIdx", "blockIdx", "blockDim", "gridDim" -> dim3(id);
+		default -> hipCoordinate(id);
+		};
+	}
+
+	private Ex hipCoordinate(String id) {
+		if (!id.startsWith("hip") || !id.contains("_") || program.dialect != org.xpiler.lang.dialect.Dialect.HIP) {
+			return null;
+		}
+		String base = id.substring(3, id.indexOf('_'));
+		int axis = "xyz".indexOf(id.charAt(id.length() - 1));
+		String variable = switch (base) {
+		case "ThreadIdx" -> "threadIdx";
+		case "BlockIdx" -> "blockIdx";
+		case "BlockDim" -> "blockDim";
+		case "GridDim" -> "gridDim";
+		default -> null;
+		};
+		return variable == null || axis < 0 ? null : coordinate(variable, axis);
+	}
+
+	private Ex dim3(String variable) {
+		Ex x = coordinate(variable, 0);
+		Ex y = coordinate(variable, 1);
+		Ex z = coordinate(variable, 2);
+		VmType type = program.types.named("dim3", Map.of());
+		return fc.expressions.calls.construct(type, List.of(x, y, z), 0);
+	}
+
+	Ex member(MemberAccess access) {
+		if (!(access.getTarget() instanceof Name name) || access.isArrow() || fc.lookup(name.getName()) != null) {
+			return null;
+		}
+		int axis = "xyz".indexOf(access.getMember());
+		if (axis < 0 || access.getMember().length() != 1) {
+			return null;
+		}
+		return switch (name.getName()) {
+		case "threadIdx", "blockIdx", "blockDim", "gridDim" -> coordinate(name.getName(), axis);
+		default -> null;
+		};
+	}
+
+	private static Ex coordinate(String variable, int axis) {
+		return switch (variable) {
+		case "threadIdx" -> laneValue(VmType.U32, lane -> lane.thread[axis]);
+		case "blockIdx" -> laneValue(VmType.U32, lane -> lane.block[axis]);
+		case "blockDim" -> laneValue(VmType.U32, lane -> lane.blockDim[axis]);
+		default -> laneValue(VmType.U32, lane -> lane.gridDim[axis]);
+		};
+	}
+
+	// ---------------------------------------------------------------- calls that need their argument models
+
+	Ex callWithModels(String name, List<Expression> models, int site) {
+		Ex wmma = WmmaFragments.call(name, models, ec, program, site);
+		if (wmma != null) {
+			return wmma;
+		}
+		switch (name) {
+		case "printf":
+			return Ex.constant(VmType.I32, 0L); // output is not part of a kernel's result
+		case "hipLaunchKernelGGL": {
+			if (models.size() < 5 || !(models.get(0) instanceof Name kernel)) {
+				throw ec.error(models.isEmpty() ? null : models.get(0),
+						"hipLaunchKernelGGL(kernel, grid, block, sharedBytes, stream, args...) names its kernel first");
+			}
+			var definitions = program.functions.getOrDefault(kernel.getName(), List.of());
+			if (definitions.isEmpty()) {
+				throw ec.error(models.get(0), "the kernel '" + kernel.getName() + "' is not defined in this file");
+			}
+			List<Ex> config = models.subList(1, 5).stream().map(ec::compile).toList();
+			List<Ex> args = models.subList(5, models.size()).stream().map(ec::compile).toList();
+			CompiledFunction compiled = fc.expressions.calls.instantiate(definitions.get(0), Map.of());
+			return Launches.launch(program, ec, definitions.get(0), compiled, config, args, models.get(0), site);
+		}
+		default:
+			return null;
+		}
+	}
+
+	// ---------------------------------------------------------------- native functions
+
+	Ex call(String name, List<Ex> args, int site) {
+		Ex math = math(name, args);
+		if (math != null) {
+			return math;
+		}
+		return switch (name) {
+		case "cudaMalloc", "hipMalloc" -> allocate(args, Space.GLOBAL, site);
+		case "cnrtMalloc" -> allocate(args, Space.GDRAM, site);
+		case "cudaMallocHost", "hipHostMalloc", "hipMallocHost" -> allocate(args, Space.HOST, site);
+		case "cudaFree", "hipFree", "cudaFreeHost", "hipHostFree", "hipFreeHost", "cnrtFree" -> free(args.get(0), site);
+		case "cudaMemcpy", "hipMemcpy", "cudaMemcpyAsync", "hipMemcpyAsync", "cnrtMemcpy" -> copy(args, site);
+		case "cudaMemset", "hipMemset" -> fill(args, site);
+		case "cudaDeviceSynchronize", "hipDeviceSynchronize", "cudaGetLastError", "hipGetLastError", "cudaPeekAtLastError",
+				"hipPeekAtLastError", "cudaStreamSynchronize", "hipStreamSynchronize", "cudaStreamDestroy",
+				"hipStreamDestroy", "cudaEventRecord", "hipEventRecord", "cudaEventSynchronize", "hipEventSynchronize",
+				"cudaEventDestroy", "hipEventDestroy", "cnrtQueueSync", "cnrtQueueDestroy", "cnrtSetDevice",
+				"__threadfence", "__syncwarp", "__sync", "__sync_io", "__sync_compute", "__sync_move",
+				"__sync_io_move_compute" -> sideEffects(args, VmType.I32);
+		case "cudaStreamCreate", "hipStreamCreate", "cudaEventCreate", "hipEventCreate", "cnrtQueueCreate",
+				"cnrtGetDevice" -> storeHandle(args, site);
+		case "cudaEventElapsedTime", "hipEventElapsedTime" -> storeZeroFloat(args, site);
+		case "__syncthreads" -> barrier(false, site);
+		case "__sync_cluster" -> barrier(false, site);
+		case "__sync_all", "__sync_all_ipu" -> barrier(true, site);
+		case "__is_nram" -> spaceTest(args, Space.NRAM);
+		case "__is_wram" -> spaceTest(args, Space.WRAM);
+		case "__is_sram" -> spaceTest(args, Space.SRAM);
+		case "__is_dram" -> spaceTest(args, Space.GDRAM);
+		case "max", "min" -> minMax(name, args);
+		case "abs" -> abs(args);
+		case "__lane_id" -> laneValue(VmType.I32, Lane::laneInWarp);
+		case "__xpiler_space_is" -> spaceIs(args);
+		case "aligned" -> aligned(args);
+		case "__activemask" -> laneValue(VmType.U32, lane -> 0xFFFFFFFFL);
+		default -> name.startsWith("atomic") ? Atomics.atomic(name, args, program, site)
+				: name.startsWith("__bang_atomic_reduce_") ? Atomics.reduce(name, args, program, site)
+						: WarpCollectives.of(name, args, ec, program, site);
+		};
+	}
+
+	private Ex math(String name, List<Ex> args) {
+		String base = name.startsWith("__") ? name.substring(2) : name;
+		boolean single = base.endsWith("f") && (UNARY_MATH.containsKey(base.substring(0, base.length() - 1))
+				|| BINARY_MATH.containsKey(base.substring(0, base.length() - 1)) || base.equals("fmaf"));
+		String function = single ? base.substring(0, base.length() - 1) : base;
+		VmType type = single ? VmType.F32 : VmType.F64;
+		ElementType t = ((Scalar) type).element();
+		DoubleUnaryOperator unary = UNARY_MATH.get(function);
+		if (unary != null && args.size() == 1 && (single || name.equals(base))) {
+			Ex x = ec.convert(args.get(0), type);
+			return new Ex(type) {
+				@Override
+				double d(Frame f) {
+					return Arithmetic.round(t, unary.applyAsDouble(x.d(f)));
+				}
+			};
+		}
+		DoubleBinaryOperator binary = BINARY_MATH.get(function);
+		if (binary != null && args.size() == 2 && (single || name.equals(base))) {
+			Ex x = ec.convert(args.get(0), type);
+			Ex y = ec.convert(args.get(1), type);
+			return new Ex(type) {
+				@Override
+				double d(Frame f) {
+					return Arithmetic.round(t, binary.applyAsDouble(x.d(f), y.d(f)));
+				}
+			};
+		}
+		if (function.equals("fma") && args.size() == 3) {
+			Ex x = ec.convert(args.get(0), type);
+			Ex y = ec.convert(args.get(1), type);
+			Ex z = ec.convert(args.get(2), type);
+			return new Ex(type) {
+				@Override
+				double d(Frame f) {
+					return single ? Math.fma((float) x.d(f), (float) y.d(f), (float) z.d(f)) : Math.fma(x.d(f), y.d(f), z.d(f));
+				}
+			};
+		}
+		return null;
+	}
+
+	private Ex minMax(String name, List<Ex> args) {
+		if (args.size() != 2) {
+			return null;
+		}
+		VmType type = Arithmetic.common(args.get(0).type, args.get(1).type);
+		Ex x = ec.convert(args.get(0), type);
+		Ex y = ec.convert(args.get(1), type);
+		boolean max = name.equals("max");
+		if (type.kind() == VmType.Kind.DOUBLE) {
+			return new Ex(type) {
+				@Override
+				double d(Frame f) {
+					double a = x.d(f);
+					double b = y.d(f);
+					return max ? (a > b ? a : b) : (a < b ? a : b);
+				}
+			};
+		}
+		boolean unsigned = type.equals(VmType.U64);
+		return new Ex(type) {
+			@Override
+			long l(Frame f) {
+				long a = x.l(f);
+				long b = y.l(f);
+				int c = unsigned ? Long.compareUnsigned(a, b) : Long.compare(a, b);
+				return max ? (c > 0 ? a : b) : (c < 0 ? a : b);
+			}
+		};
+	}
+
+	private Ex abs(List<Ex> args) {
+		Ex x = ec.convert(args.get(0), Arithmetic.promote(args.get(0).type));
+		if (x.type.kind() == VmType.Kind.DOUBLE) {
+			return new Ex(x.type) {
+				@Override
+				double d(Frame f) {
+					return Math.abs(x.d(f));
+				}
+			};
+		}
+		ElementType t = ((Scalar) x.type).element();
+		return new Ex(x.type) {
+			@Override
+			long l(Frame f) {
+				return Arithmetic.wrap(t, Math.abs(x.l(f)));
+			}
+		};
+	}
+
+	private Ex allocate(List<Ex> args, Space space, int site) {
+		Ex target = args.get(0);
+		Ex bytes = ec.convert(args.get(1), VmType.I64);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				long size = bytes.l(f);
+				if (size < 0 || size > Integer.MAX_VALUE) {
+					throw new VmError(program.site(site), f.lane.describe(), "cannot allocate " + size + " bytes");
+				}
+				long address = f.memory.allocate(space.catalogName() + " allocation at line " + program.site(site).line(),
+						space, (int) size, 256, false);
+				f.memory.store(ElementType.U64, target.l(f), address, site);
+				return 0;
+			}
+		};
+	}
+
+	private Ex free(Ex pointer, int site) {
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				long address = pointer.l(f);
+				if (address != 0) {
+					f.memory.free(address, site);
+				}
+				return 0;
+			}
+		};
+	}
+
+	private Ex copy(List<Ex> args, int site) {
+		Ex destination = args.get(0);
+		Ex source = args.get(1);
+		Ex bytes = ec.convert(args.get(2), VmType.I64);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				f.memory.copy(destination.l(f), source.l(f), bytes.l(f), site);
+				return 0;
+			}
+		};
+	}
+
+	private Ex fill(List<Ex> args, int site) {
+		Ex destination = args.get(0);
+		Ex value = ec.convert(args.get(1), VmType.I32);
+		Ex bytes = ec.convert(args.get(2), VmType.I64);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				long d = destination.l(f);
+				long v = value.l(f);
+				long n = bytes.l(f);
+				for (long i = 0; i < n; i++) {
+					f.memory.store(ElementType.U8, d + i, v, site);
+				}
+				return 0;
+			}
+		};
+	}
+
+	private static Ex sideEffects(List<Ex> args, VmType type) {
+		return new Ex(type) {
+			@Override
+			long l(Frame f) {
+				args.forEach(a -> a.run(f));
+				return 0;
+			}
+		};
+	}
+
+	private Ex storeHandle(List<Ex> args, int site) {
+		Ex target = args.get(0);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				f.memory.store(ElementType.U64, target.l(f), 1, site);
+				return 0;
+			}
+		};
+	}
+
+	private Ex storeZeroFloat(List<Ex> args, int site) {
+		Ex target = args.get(0);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				f.memory.storeF32(target.l(f), 0f, site);
+				return 0;
+			}
+		};
+	}
+
+	private Ex barrier(boolean wholeLaunch, int site) {
+		return new Ex(VmType.VOID) {
+			@Override
+			long l(Frame f) {
+				Gang gang = f.lane.gang;
+				if (gang != null) {
+					gang.barrier(f.lane, wholeLaunch, site);
+				}
+				return 0;
+			}
+		};
+	}
+
+	/** Catalog rules: {@code space(p) == "nram"} is rewritten to {@code __xpiler_space_is(p, ordinal)}. */
+	private static Ex spaceIs(List<Ex> args) {
+		Ex pointer = args.get(0);
+		long ordinal = args.get(1).constant();
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				Space space = f.memory.spaceOf(pointer.l(f));
+				return space != null && Space.values()[(int) ordinal].accepts(space) ? 1 : 0;
+			}
+		};
+	}
+
+	/** Catalog rules: {@code aligned(p, 64)}. */
+	private Ex aligned(List<Ex> args) {
+		if (args.size() != 2 || !VmType.isPointerLike(args.get(0).type)) {
+			return null;
+		}
+		Ex pointer = args.get(0);
+		Ex alignment = ec.convert(args.get(1), VmType.I64);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				return f.memory.aligned(pointer.l(f), alignment.l(f)) ? 1 : 0;
+			}
+		};
+	}
+
+	private static Ex spaceTest(List<Ex> args, Space space) {
+		Ex pointer = args.get(0);
+		return new Ex(VmType.BOOL) {
+			@Override
+			long l(Frame f) {
+				return f.memory.spaceOf(pointer.l(f)) == space ? 1 : 0;
+			}
+		};
+	}
+
+}

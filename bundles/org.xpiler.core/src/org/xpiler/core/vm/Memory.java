@@ -1,0 +1,308 @@
+package org.xpiler.core.vm;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+
+/**
+ * The address space of one run. An address is a {@code long}: the region id in the high 32 bits and the byte
+ * offset, biased by 2^31, in the low 32 bits, so pointer arithmetic that steps before a region stays in it and
+ * is reported as out of bounds of that region. Id 0 is the null pointer. Every access is checked: null,
+ * freed, out of bounds, uninitialized; accesses with nothing to check take a fast path.
+ */
+public final class Memory {
+	static final long BIAS = 1L << 31;
+	private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+	private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+	private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+	private static final VarHandle F32 = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+	private static final VarHandle F64 = MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
+
+	private final Program program;
+	private Region[] regions = new Region[64];
+	private int next = 1;
+	private final ArrayDeque<Integer> freeIds = new ArrayDeque<>();
+	private MemoryObserver observer;
+	/** The thread or task running now (one runs at a time), for observers and messages. */
+	Lane lane;
+
+	Memory(Program program) {
+		this.program = program;
+	}
+
+	public static long address(int regionId, int offset) {
+		return ((long) regionId << 32) + BIAS + offset;
+	}
+
+	public static int offsetOf(long address) {
+		return (int) address ^ Integer.MIN_VALUE;
+	}
+
+	static int regionIdOf(long address) {
+		return (int) (address >>> 32);
+	}
+
+	public void observe(MemoryObserver newObserver) {
+		observer = newObserver;
+	}
+
+	public MemoryObserver observer() {
+		return observer;
+	}
+
+	public long allocate(String name, Space space, int bytes, int baseAlignment, boolean initialized) {
+		int id = freeIds.isEmpty() ? next++ : freeIds.pop();
+		if (id >= regions.length) {
+			regions = Arrays.copyOf(regions, regions.length * 2);
+		}
+		regions[id] = new Region(id, name, space, bytes, baseAlignment, initialized);
+		return address(id, 0);
+	}
+
+	/** A region for an entry argument whose size is not known: it grows as the kernel reaches further. */
+	public long allocateGrowable(String name, Space space, int limit, Region.Filler filler) {
+		long address = allocate(name, space, 0, 64, true);
+		Region region = region(address);
+		region.filler = filler;
+		region.growLimit = limit;
+		region.refreshFastLimit();
+		return address;
+	}
+
+	/** The region an address points into, or null. */
+	public Region region(long address) {
+		int id = regionIdOf(address);
+		return id > 0 && id < next ? regions[id] : null;
+	}
+
+	/** Releases a region; its id may be reused, so only recent dangling pointers are caught. */
+	public void free(long address, int site) {
+		Region region = region(address);
+		if (region == null || region.freed || offsetOf(address) != 0) {
+			throw fault(site, address == 0 ? "free of a null pointer" : "free of a pointer that is not the start of an allocation");
+		}
+		release(region);
+	}
+
+	void release(Region region) {
+		region.freed = true;
+		region.data = new byte[0];
+		region.length = 0;
+		region.initialized = null;
+		region.refreshFastLimit();
+		regions[region.id] = null;
+		freeIds.push(region.id);
+	}
+
+	private Region access(long address, int bytes, int site) {
+		int id = regionIdOf(address);
+		Region[] all = regions;
+		if (id < all.length && observer == null) {
+			Region r = all[id];
+			int offset = (int) address ^ Integer.MIN_VALUE;
+			if (r != null && offset >= 0 && offset <= r.fastLimit - bytes) {
+				return r; // the extent only matters for growable regions, which never take this path
+			}
+		}
+		return slowRead(address, bytes, site);
+	}
+
+	private Region locate(long address, int bytes, int site) {
+		if (address == 0) {
+			throw fault(site, "null pointer dereference");
+		}
+		Region r = region(address);
+		if (r == null) {
+			throw fault(site, "access through a pointer to memory that was freed or never allocated");
+		}
+		int offset = offsetOf(address);
+		if (offset < 0 || offset > r.length - bytes) {
+			if (offset < 0 || !r.grow(offset + bytes)) {
+				throw fault(site, "out-of-bounds access: byte offset " + offset + " (" + bytes + " bytes) of '" + r.name
+						+ "', which has " + r.length + " bytes");
+			}
+		}
+		if (offset + bytes > r.extent) {
+			r.extent = offset + bytes;
+		}
+		return r;
+	}
+
+	private Region slowRead(long address, int bytes, int site) {
+		Region r = locate(address, bytes, site);
+		int offset = offsetOf(address);
+		r.readBeforeWrite |= !r.written;
+		if (r.initialized != null) {
+			for (int i = offset; i < offset + bytes; i++) {
+				if (!r.initialized[i]) {
+					throw fault(site, "read of uninitialized memory: byte offset " + i + " of '" + r.name + "'"
+							+ (lane != null && r.space.shared() ? " (no lane has written it yet: a missing barrier?)" : ""));
+				}
+			}
+		}
+		if (observer != null) {
+			observer.read(r, offset, bytes, lane, site);
+		}
+		return r;
+	}
+
+	private Region write(long address, int bytes, int site, long bits) {
+		int id = regionIdOf(address);
+		Region[] all = regions;
+		if (id < all.length && observer == null) {
+			Region r = all[id];
+			int offset = (int) address ^ Integer.MIN_VALUE;
+			if (r != null && offset >= 0 && offset <= r.fastLimit - bytes) {
+				r.written = true;
+				return r;
+			}
+		}
+		Region r = locate(address, bytes, site);
+		int offset = offsetOf(address);
+		r.written = true;
+		if (r.initialized != null) {
+			for (int i = offset; i < offset + bytes; i++) {
+				if (!r.initialized[i]) {
+					r.initialized[i] = true;
+					r.missing--;
+				}
+			}
+			if (r.missing == 0) {
+				r.initialized = null;
+				r.refreshFastLimit();
+			}
+		}
+		if (observer != null) {
+			observer.write(r, offset, bytes, bits, lane, site);
+		}
+		return r;
+	}
+
+	VmError fault(int site, String message) {
+		return new VmError(program.site(site), lane == null ? "" : lane.describe(), message);
+	}
+
+	// ---------------------------------------------------------------- typed access
+
+	public long load(ElementType type, long address, int site) {
+		Region r = access(address, type.bytes(), site);
+		int o = offsetOf(address);
+		byte[] d = r.data;
+		return switch (type) {
+		case BOOL -> d[o] != 0 ? 1 : 0;
+		case I8 -> d[o];
+		case U8 -> d[o] & 0xFF;
+		case I16 -> (short) I16.get(d, o);
+		case U16, F16, BF16 -> (short) I16.get(d, o) & 0xFFFF;
+		case I32 -> (int) I32.get(d, o);
+		case U32 -> (int) I32.get(d, o) & 0xFFFFFFFFL;
+		case I64, U64 -> (long) I64.get(d, o);
+		case F32 -> Float.floatToRawIntBits((float) F32.get(d, o)) & 0xFFFFFFFFL;
+		case F64 -> Double.doubleToRawLongBits((double) F64.get(d, o));
+		};
+	}
+
+	public double loadFloating(ElementType type, long address, int site) {
+		Region r = access(address, type.bytes(), site);
+		int o = offsetOf(address);
+		return switch (type) {
+		case F32 -> (float) F32.get(r.data, o);
+		case F64 -> (double) F64.get(r.data, o);
+		case F16 -> Half.halfBitsToDouble((short) I16.get(r.data, o));
+		case BF16 -> Half.bfloat16BitsToDouble((short) I16.get(r.data, o));
+		default -> throw new IllegalArgumentException(type.name());
+		};
+	}
+
+	public float loadF32(long address, int site) {
+		Region r = access(address, 4, site);
+		return (float) F32.get(r.data, offsetOf(address));
+	}
+
+	public int loadI32(long address, int site) {
+		Region r = access(address, 4, site);
+		return (int) I32.get(r.data, offsetOf(address));
+	}
+
+	/** Stores the low bytes of {@code bits} (an integer value or a float's bit pattern). */
+	public void store(ElementType type, long address, long bits, int site) {
+		Region r = write(address, type.bytes(), site, bits);
+		int o = offsetOf(address);
+		byte[] d = r.data;
+		switch (type.bytes()) {
+		case 1 -> d[o] = (byte) (type == ElementType.BOOL ? (bits != 0 ? 1 : 0) : bits);
+		case 2 -> I16.set(d, o, (short) bits);
+		case 4 -> I32.set(d, o, (int) bits);
+		default -> I64.set(d, o, bits);
+		}
+	}
+
+	public void storeFloating(ElementType type, long address, double value, int site) {
+		switch (type) {
+		case F32 -> {
+			float f = (float) value;
+			Region r = write(address, 4, site, Float.floatToRawIntBits(f));
+			F32.set(r.data, offsetOf(address), f);
+		}
+		case F64 -> {
+			Region r = write(address, 8, site, Double.doubleToRawLongBits(value));
+			F64.set(r.data, offsetOf(address), value);
+		}
+		case F16 -> store(ElementType.I16, address, Half.doubleToHalfBits(value), site);
+		case BF16 -> store(ElementType.I16, address, Half.doubleToBfloat16Bits(value), site);
+		default -> throw new IllegalArgumentException(type.name());
+		}
+	}
+
+	public void storeF32(long address, float value, int site) {
+		Region r = write(address, 4, site, Float.floatToRawIntBits(value));
+		F32.set(r.data, offsetOf(address), value);
+	}
+
+	public void storeI32(long address, int value, int site) {
+		Region r = write(address, 4, site, value);
+		I32.set(r.data, offsetOf(address), value);
+	}
+
+	/** Copies {@code bytes} bytes, each access checked (bounds, initialization, races). */
+	public void copy(long destination, long source, long bytes, int site) {
+		if (bytes < 0) {
+			throw fault(site, "negative copy size " + bytes);
+		}
+		for (long i = 0; i < bytes; i++) {
+			store(ElementType.U8, destination + i, load(ElementType.U8, source + i, site), site);
+		}
+	}
+
+	/** Reads a vector or struct value of {@code bytes} bytes. */
+	public byte[] loadBytes(long address, int bytes, int site) {
+		Region r = bytes == 0 ? null : access(address, bytes, site);
+		return r == null ? new byte[0] : Arrays.copyOfRange(r.data, offsetOf(address), offsetOf(address) + bytes);
+	}
+
+	public void storeBytes(long address, byte[] value, int site) {
+		if (value.length == 0) {
+			return;
+		}
+		Region r = write(address, value.length, site, 0);
+		System.arraycopy(value, 0, r.data, offsetOf(address), value.length);
+	}
+
+	/** Whether an address is a multiple of {@code alignment} given its region's base alignment. */
+	public boolean aligned(long address, long alignment) {
+		Region r = region(address);
+		if (address == 0 || alignment <= 0) {
+			return address == 0;
+		}
+		long offset = offsetOf(address);
+		return r != null && offset % alignment == 0 && r.baseAlignment % alignment == 0;
+	}
+
+	/** The memory space of an address, or null for a null or dangling pointer. */
+	public Space spaceOf(long address) {
+		Region r = region(address);
+		return r == null ? null : r.space;
+	}
+}

@@ -1,0 +1,219 @@
+package org.xpiler.core.vm;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.xpiler.lang.catalog.CatalogEntries.CatalogType;
+import org.xpiler.lang.kernel.ArrayDimension;
+import org.xpiler.lang.kernel.BuiltinType;
+import org.xpiler.lang.kernel.DeclSpecifier;
+import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.PointerOperator;
+import org.xpiler.lang.kernel.Specifier;
+import org.xpiler.lang.kernel.TemplateArgument;
+import org.xpiler.lang.kernel.TypeName;
+import org.xpiler.lang.kernel.TypeSpecifier;
+import org.xpiler.lang.kernel.TypedefDeclaration;
+
+/**
+ * Reads the types written in a kernel as virtual-device types: C scalar names, the dialect's catalog types
+ * (vectors, {@code __half}, handles, typedefs such as VNNI's {@code half}), the file's typedefs, template
+ * parameters bound at instantiation, the CUDA vector structs, pointers and arrays.
+ */
+final class Types {
+	private static final Map<String, VmType> STRUCTS = Map.ofEntries(
+			Map.entry("dim3", VmType.Struct.ofLanes("dim3", ElementType.U32, 3, 4)),
+			Map.entry("uint3", VmType.Struct.ofLanes("uint3", ElementType.U32, 3, 4)),
+			Map.entry("cnrtDim3_t", VmType.Struct.ofLanes("cnrtDim3_t", ElementType.U32, 3, 4)),
+			Map.entry("float2", VmType.Struct.ofLanes("float2", ElementType.F32, 2, 8)),
+			Map.entry("float3", VmType.Struct.ofLanes("float3", ElementType.F32, 3, 4)),
+			Map.entry("float4", VmType.Struct.ofLanes("float4", ElementType.F32, 4, 16)),
+			Map.entry("double2", VmType.Struct.ofLanes("double2", ElementType.F64, 2, 16)),
+			Map.entry("int2", VmType.Struct.ofLanes("int2", ElementType.I32, 2, 8)),
+			Map.entry("int3", VmType.Struct.ofLanes("int3", ElementType.I32, 3, 4)),
+			Map.entry("int4", VmType.Struct.ofLanes("int4", ElementType.I32, 4, 16)),
+			Map.entry("uint2", VmType.Struct.ofLanes("uint2", ElementType.U32, 2, 8)),
+			Map.entry("uint4", VmType.Struct.ofLanes("uint4", ElementType.U32, 4, 16)),
+			Map.entry("char4", VmType.Struct.ofLanes("char4", ElementType.I8, 4, 4)),
+			Map.entry("uchar4", VmType.Struct.ofLanes("uchar4", ElementType.U8, 4, 4)),
+			Map.entry("short2", VmType.Struct.ofLanes("short2", ElementType.I16, 2, 4)));
+
+	private final Program program;
+
+	Types(Program program) {
+		this.program = program;
+	}
+
+	/** The type a specifier names, with template parameters bound by {@code bindings}. */
+	VmType base(TypeSpecifier specifier, Map<String, VmType> bindings) {
+		if (specifier instanceof BuiltinType builtin) {
+			return named(builtin.getName(), bindings);
+		}
+		NamedType named = (NamedType) specifier;
+		if (WmmaFragments.isFragment(named.getName())) {
+			return WmmaFragments.fragmentType(named, this, bindings);
+		}
+		if (!named.getTemplateArgs().isEmpty()) {
+			throw new UnsupportedOperationException("the template type " + named.getName()
+					+ "<...> (wmma fragments and other class templates are not supported by the virtual device yet)");
+		}
+		return named(named.getName(), bindings);
+	}
+
+	VmType named(String written, Map<String, VmType> bindings) {
+		String name = written.replaceAll("\\s+", " ").strip();
+		if (name.startsWith("::")) {
+			name = name.substring(2);
+		}
+		VmType bound = bindings.get(name);
+		if (bound != null) {
+			return bound;
+		}
+		if (name.equals("void")) {
+			return VmType.VOID;
+		}
+		Optional<CatalogType> catalogType = program.catalog.type(name);
+		if (catalogType.isPresent()) {
+			CatalogType t = catalogType.get();
+			if (t.typedef() != null) {
+				return named(t.typedef(), bindings);
+			}
+			switch (t.kind()) {
+			case "vector" -> {
+				ElementType lane = ElementType.ofCName(t.element()).orElse(ElementType.U8);
+				int bytes = t.bits() != null ? t.bits() / 8 : t.lanes() * lane.bytes();
+				return new VmType.Vector(name, bytes, lane);
+			}
+			case "float" -> {
+				return VmType.of(ElementType.F16);
+			}
+			case "bfloat" -> {
+				return VmType.of(ElementType.BF16);
+			}
+			case "enum" -> {
+				return VmType.I32;
+			}
+			case "opaque" -> {
+				return new VmType.Opaque(name);
+			}
+			default -> {
+				// ints, uints and structs are read below
+			}
+			}
+		}
+		VmType struct = STRUCTS.get(name);
+		if (struct != null) {
+			return struct;
+		}
+		Optional<ElementType> element = ElementType.ofCName(name);
+		if (element.isPresent()) {
+			return VmType.of(element.get());
+		}
+		for (TypedefDeclaration typedef : program.typedefs()) {
+			for (Declarator d : typedef.getDeclarators()) {
+				if (name.equals(d.getName())) {
+					return declared(typedef.getType(), d, bindings);
+				}
+			}
+		}
+		throw new UnsupportedOperationException("the type '" + written + "' is unknown to the virtual device");
+	}
+
+	/** The type of a declarator: its base, then its pointers, then its array dimensions. */
+	VmType declared(TypeSpecifier specifier, Declarator declarator, Map<String, VmType> bindings) {
+		VmType type = base(specifier, bindings);
+		for (PointerOperator pointer : declarator.getPointers()) {
+			if (pointer.getKind().equals("&")) {
+				throw new UnsupportedOperationException("C++ references ('" + declarator.getName()
+						+ "') are not supported by the virtual device yet: pass a pointer");
+			}
+			type = new VmType.Pointer(type);
+		}
+		List<ArrayDimension> dimensions = declarator.getDimensions();
+		for (int i = dimensions.size() - 1; i >= 0; i--) {
+			ArrayDimension dimension = dimensions.get(i);
+			long length = dimension.getSize() == null ? 0 : program.constantValue(dimension.getSize(), bindings);
+			type = new VmType.Array(type, (int) length);
+		}
+		return type;
+	}
+
+	VmType typeName(TypeName name, Map<String, VmType> bindings) {
+		VmType type = base(name.getType(), bindings);
+		for (PointerOperator pointer : name.getPointers()) {
+			type = new VmType.Pointer(type);
+		}
+		return type;
+	}
+
+	/** The name a type template argument spells ({@code wmma::matrix_a}). */
+	String typeNameText(TemplateArgument argument) {
+		if (argument.getType() != null && argument.getType().getType() instanceof NamedType named) {
+			return named.getName();
+		}
+		if (argument.getValue() instanceof org.xpiler.lang.kernel.Name name) {
+			return name.getName();
+		}
+		throw new UnsupportedOperationException("a type name is expected as template argument");
+	}
+
+	/** The value of a non-type template argument ({@code 16}). */
+	long templateValue(TemplateArgument argument, Map<String, VmType> bindings) {
+		if (argument.getValue() != null) {
+			return program.constantValue(argument.getValue(), bindings);
+		}
+		throw new UnsupportedOperationException("a constant is expected as template argument");
+	}
+
+	/** A catalog signature's type text: {@code const T*}, {@code void const*}, {@code __m512i}, {@code int}. */
+	VmType catalogType(String text, Map<String, VmType> bindings) {
+		String t = text.replace("const", " ").replace("volatile", " ").strip();
+		int pointers = 0;
+		while (t.endsWith("*")) {
+			pointers++;
+			t = t.substring(0, t.length() - 1).strip();
+		}
+		VmType type = named(t, bindings);
+		for (int i = 0; i < pointers; i++) {
+			type = new VmType.Pointer(type);
+		}
+		return type;
+	}
+
+	/** The memory space a declaration's qualifiers put it in. */
+	Space spaceOf(List<DeclSpecifier> specifiers, boolean global) {
+		for (DeclSpecifier specifier : specifiers) {
+			if (specifier instanceof Specifier s) {
+				switch (s.getName()) {
+				case "__shared__":
+					return Space.SHARED;
+				case "__constant__":
+					return Space.CONSTANT;
+				case "__device__", "__managed__":
+					return Space.GLOBAL;
+				case "__nram__":
+					return Space.NRAM;
+				case "__wram__":
+					return Space.WRAM;
+				case "__mlu_shared__":
+					return Space.SRAM;
+				case "__ldram__":
+					return Space.LDRAM;
+				case "__mlu_const__":
+					return Space.GDRAM;
+				default:
+					break;
+				}
+			}
+		}
+		if (!global) {
+			return Space.LOCAL;
+		}
+		return switch (program.dialect) {
+		case BANG -> Space.GDRAM;
+		default -> Space.HOST;
+		};
+	}
+}
