@@ -1,0 +1,440 @@
+package org.xpiler.devices.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.xpiler.core.vm.Argument;
+import org.xpiler.core.vm.ElementType;
+import org.xpiler.core.vm.Half;
+import org.xpiler.devices.DeviceException;
+import org.xpiler.devices.KernelRuns;
+import org.xpiler.devices.KernelSource;
+import org.xpiler.devices.Oracle;
+import org.xpiler.devices.RunRequest;
+import org.xpiler.devices.RunResult;
+import org.xpiler.devices.VirtualDevice;
+import org.xpiler.lang.diagnostics.Diagnostic;
+import org.xpiler.lang.dialect.Dialect;
+
+/**
+ * The virtual device runs kernels with their vendors' semantics and turns every semantic trap into an error
+ * at the right line: data races, unaligned vector loads, on-chip overflow, intrinsic rules, out-of-bounds
+ * accesses, endless loops, division by zero, uninitialized reads.
+ */
+public class VirtualDeviceTest {
+	private final VirtualDevice device = new VirtualDevice();
+
+	private static KernelSource source(String name, String text) {
+		return new KernelSource(Path.of(name), Dialect.fromFile(Path.of(name)).orElseThrow(), text);
+	}
+
+	private DeviceException fault(String name, String text) {
+		return assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source(name, text), Map.of(), 1,
+				new RunRequest(Optional.empty(), List.of(), null, null, 0, Duration.ofSeconds(5))));
+	}
+
+	private static Diagnostic only(DeviceException e) {
+		assertEquals(1, e.diagnostics().size(), e.getMessage());
+		return e.diagnostics().get(0);
+	}
+
+	@Test
+	public void aMissingSyncthreadsIsReportedAsADataRaceWithBothLocations() {
+		String kernel = """
+				__global__ void reduce(const float* in, float* out)
+				{
+				    __shared__ float s[64];
+				    int t = threadIdx.x;
+				    s[t] = in[t];
+				    __syncthreads();
+				    for (int stride = 32; stride > 0; stride >>= 1) {
+				        if (t < stride) {
+				            s[t] += s[t + stride];
+				        }
+				    }
+				    if (t == 0) {
+				        out[0] = s[0];
+				    }
+				}
+
+				extern "C" void reduce_kernel(const float* in, float* out)
+				{
+				    float* d_in;
+				    float* d_out;
+				    cudaMalloc((void**)&d_in, 64 * sizeof(float));
+				    cudaMalloc((void**)&d_out, sizeof(float));
+				    cudaMemcpy(d_in, in, 64 * sizeof(float), cudaMemcpyHostToDevice);
+				    reduce<<<1, 64>>>(d_in, d_out);
+				    cudaMemcpy(out, d_out, sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(d_in);
+				    cudaFree(d_out);
+				}
+				""";
+		Diagnostic d = only(fault("race.cu", kernel));
+		assertEquals(9, d.line(), d.format());
+		assertTrue(d.message().contains("data race") && d.message().contains("race.cu:9:21")
+				&& d.message().contains("__syncthreads()"), d.message());
+	}
+
+	@Test
+	public void theSameReductionWithItsBarrierRunsAndSums() {
+		String kernel = """
+				__global__ void reduce(const float* in, float* out)
+				{
+				    __shared__ float s[64];
+				    int t = threadIdx.x;
+				    s[t] = in[t];
+				    __syncthreads();
+				    for (int stride = 32; stride > 0; stride >>= 1) {
+				        if (t < stride) {
+				            s[t] += s[t + stride];
+				        }
+				        __syncthreads();
+				    }
+				    if (t == 0) {
+				        out[0] = s[0];
+				    }
+				}
+				""";
+		float[] in = new float[64];
+		double sum = 0;
+		for (int i = 0; i < 64; i++) {
+			in[i] = i * 0.25f;
+			sum += in[i];
+		}
+		RunResult result = device.run(source("reduce.cu", kernel), new RunRequest(Optional.empty(),
+				List.of(floats("in", in), new Argument.Buffer("out", ElementType.F32, new byte[4])), new int[] { 1, 1, 1 },
+				new int[] { 64, 1, 1 }, 0, Duration.ofSeconds(10)));
+		assertEquals(sum, floatsOf(result.buffers().get(1))[0], 1e-3);
+	}
+
+	@Test
+	public void warpShufflesExchangeValuesBetweenLanes() {
+		String kernel = """
+				__global__ void warp_sum(const float* in, float* out)
+				{
+				    float v = in[threadIdx.x];
+				    for (int offset = 16; offset > 0; offset /= 2) {
+				        v += __shfl_down_sync(0xffffffff, v, offset);
+				    }
+				    out[threadIdx.x] = v;
+				}
+				""";
+		float[] in = new float[32];
+		float total = 0;
+		for (int i = 0; i < 32; i++) {
+			in[i] = i + 1;
+			total += in[i];
+		}
+		RunResult result = device.run(source("warp.cu", kernel), new RunRequest(Optional.empty(),
+				List.of(floats("in", in), new Argument.Buffer("out", ElementType.F32, new byte[128])),
+				new int[] { 1, 1, 1 }, new int[] { 32, 1, 1 }, 0, Duration.ofSeconds(10)));
+		assertEquals(total, floatsOf(result.buffers().get(1))[0]);
+	}
+
+	@Test
+	public void anUnalignedAvx512LoadIsAnErrorAtTheCall() {
+		String kernel = """
+				extern "C" void copy_kernel(const float* in, float* out)
+				{
+				    for (int i = 0; i < 64; i += 16) {
+				        __m512 v = _mm512_load_ps(in + i + 1);
+				        _mm512_storeu_ps(out + i, v);
+				    }
+				}
+				""";
+		Diagnostic d = only(fault("unaligned.cpp", kernel));
+		assertEquals(4, d.line(), d.format());
+		assertTrue(d.message().contains("64-byte aligned"), d.message());
+	}
+
+	@Test
+	public void nramDeclarationsBeyondTheCapacityNameTheDeclaration() {
+		String kernel = """
+				__nram__ float small[1024];
+				__nram__ float big[200000];
+
+				extern "C" __mlu_global__ void fill_kernel(float* out)
+				{
+				    __bang_write_zero(big, 1024);
+				    __memcpy(out + taskId * 1024, big, 1024 * sizeof(float), NRAM2GDRAM);
+				}
+				""";
+		Diagnostic d = only(fault("overflow.mlu", kernel));
+		assertEquals(2, d.line(), d.format());
+		assertTrue(d.message().contains("'big'") && d.message().toLowerCase().contains("nram"), d.message());
+	}
+
+	@Test
+	public void aBangLengthThatBreaksTheAlignmentRuleIsAnErrorWithTheValues() {
+		String kernel = """
+				__nram__ float a[256];
+				__nram__ float b[256];
+
+				extern "C" __mlu_global__ void add_kernel(const float* x, float* y)
+				{
+				    __memcpy(a, x, 100 * sizeof(float), GDRAM2NRAM);
+				    __memcpy(b, x, 100 * sizeof(float), GDRAM2NRAM);
+				    __bang_add(a, a, b, 100);
+				    __memcpy(y + taskId * 100, a, 100 * sizeof(float), NRAM2GDRAM);
+				}
+				""";
+		Diagnostic d = only(fault("rule.mlu", kernel));
+		assertEquals(8, d.line(), d.format());
+		assertTrue(d.message().contains("128 bytes") && d.message().contains("n = 100"), d.message());
+	}
+
+	@Test
+	public void anOutOfBoundsIndexIntoALocalArrayIsAnError() {
+		String kernel = """
+				extern "C" void oob_kernel(const float* in, float* out)
+				{
+				    float tmp[8];
+				    for (int i = 0; i <= 8; i++) {
+				        tmp[i] = in[i];
+				    }
+				    out[0] = tmp[0];
+				}
+				""";
+		Diagnostic d = only(fault("oob.cpp", kernel));
+		assertEquals(5, d.line(), d.format());
+		assertTrue(d.message().contains("out-of-bounds") && d.message().contains("'tmp'"), d.message());
+	}
+
+	@Test
+	public void anEndlessLoopStopsWithItsLocation() {
+		String kernel = """
+				extern "C" void spin_kernel(const int* in, int* out)
+				{
+				    int i = 0;
+				    while (in[0] >= -1000) {
+				        i = i + 1;
+				    }
+				    out[0] = i;
+				}
+				""";
+		Diagnostic d = only(fault("spin.cpp", kernel));
+		assertEquals(4, d.line(), d.format());
+		assertTrue(d.message().contains("endless loop"), d.message());
+	}
+
+	@Test
+	public void integerDivisionByZeroAndUninitializedReadsAreErrors() {
+		Diagnostic division = only(fault("div.cpp", """
+				extern "C" void div_kernel(const int* in, int* out)
+				{
+				    int zero = in[0] - in[0];
+				    out[0] = in[1] / zero;
+				}
+				"""));
+		assertEquals(4, division.line());
+		assertTrue(division.message().contains("division by zero"), division.message());
+		Diagnostic uninitialized = only(fault("uninit.cpp", """
+				extern "C" void uninit_kernel(const float* in, float* out)
+				{
+				    float acc[4];
+				    out[0] = acc[2] + in[0];
+				}
+				"""));
+		assertEquals(4, uninitialized.line());
+		assertTrue(uninitialized.message().contains("uninitialized"), uninitialized.message());
+	}
+
+	@Test
+	public void halfArithmeticRoundsToNearestEven() {
+		String kernel = """
+				__global__ void add_half(const float* in, float* out)
+				{
+				    half a = __float2half(in[0]);
+				    half b = __float2half(in[1]);
+				    out[0] = __half2float(a + b);
+				}
+				""";
+		float one = 1.0f;
+		float tiny = (float) Math.scalb(1.0, -11); // half of the half ulp at 1: a tie, rounds to even (1.0)
+		RunResult result = device.run(source("half.cu", kernel), new RunRequest(Optional.empty(),
+				List.of(floats("in", new float[] { one, tiny }), new Argument.Buffer("out", ElementType.F32, new byte[4])),
+				new int[] { 1, 1, 1 }, new int[] { 1, 1, 1 }, 0, Duration.ofSeconds(10)));
+		assertEquals(1.0f, floatsOf(result.buffers().get(1))[0]);
+		// 1 + 1.5 ulp is a tie between 1 + 1 ulp (odd) and 1 + 2 ulp (even): the even one wins
+		assertEquals(1.001953125, Half.roundHalf(1.0 + 3 * Math.scalb(1.0, -11)), 0.0);
+	}
+
+	@Test
+	public void buffersOfAWrapperGrowToWhatItCopiesAndRolesAreReported() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("add.cu", """
+				__global__ void add(const float* a, float* b) { b[threadIdx.x] = a[threadIdx.x] * 2.0f; }
+
+				extern "C" void add_kernel(const float* a, float* b)
+				{
+				    float* da;
+				    float* db;
+				    cudaMalloc((void**)&da, 40 * sizeof(float));
+				    cudaMalloc((void**)&db, 40 * sizeof(float));
+				    cudaMemcpy(da, a, 40 * sizeof(float), cudaMemcpyHostToDevice);
+				    add<<<1, 40>>>(da, db);
+				    cudaMemcpy(b, db, 40 * sizeof(float), cudaMemcpyDeviceToHost);
+				}
+				"""), Map.of(), 3, RunRequest.of(List.of()));
+		assertEquals(40, report.buffers().get(0).buffer().elements());
+		assertEquals(KernelRuns.Role.INPUT, report.buffers().get(0).role());
+		assertEquals(KernelRuns.Role.OUTPUT, report.buffers().get(1).role());
+		float[] a = floatsOf(report.buffers().get(0).buffer());
+		float[] b = floatsOf(report.buffers().get(1).buffer());
+		for (int i = 0; i < 40; i++) {
+			assertEquals(a[i] * 2, b[i]);
+		}
+	}
+
+	@Test
+	public void aWmmaHalfGemmComputesWhatTheScalarHalfGemmComputes() {
+		KernelSource scalar = source("hgemm.cu", """
+				__global__ void hgemm(const half* A, const half* B, float* C)
+				{
+				    int i = blockIdx.x;
+				    int j = threadIdx.x;
+				    float acc = 0.0f;
+				    for (int k = 0; k < 32; k++) {
+				        acc += __half2float(A[i * 32 + k]) * __half2float(B[k * 32 + j]);
+				    }
+				    C[i * 32 + j] = acc;
+				}
+
+				extern "C" void hgemm_kernel(const half* A, const half* B, float* C)
+				{
+				    half* dA;
+				    half* dB;
+				    float* dC;
+				    cudaMalloc((void**)&dA, 32 * 32 * sizeof(half));
+				    cudaMalloc((void**)&dB, 32 * 32 * sizeof(half));
+				    cudaMalloc((void**)&dC, 32 * 32 * sizeof(float));
+				    cudaMemcpy(dA, A, 32 * 32 * sizeof(half), cudaMemcpyHostToDevice);
+				    cudaMemcpy(dB, B, 32 * 32 * sizeof(half), cudaMemcpyHostToDevice);
+				    hgemm<<<32, 32>>>(dA, dB, dC);
+				    cudaMemcpy(C, dC, 32 * 32 * sizeof(float), cudaMemcpyDeviceToHost);
+				}
+				""");
+		KernelSource tensorCores = source("wmma.cu", """
+				// half GEMM 32x32x32 with wmma: one warp per 16x16 tile of C
+				__global__ void hgemm(const half* A, const half* B, float* C)
+				{
+				    int tile = blockIdx.x;
+				    int tm = tile / 2 * 16;
+				    int tn = tile % 2 * 16;
+				    wmma::fragment<wmma::matrix_a, 16, 16, 16, half, wmma::row_major> a;
+				    wmma::fragment<wmma::matrix_b, 16, 16, 16, half, wmma::row_major> b;
+				    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+				    wmma::fill_fragment(acc, 0.0f);
+				    for (int k = 0; k < 32; k += 16) {
+				        wmma::load_matrix_sync(a, A + tm * 32 + k, 32);
+				        wmma::load_matrix_sync(b, B + k * 32 + tn, 32);
+				        wmma::mma_sync(acc, a, b, acc);
+				    }
+				    wmma::store_matrix_sync(C + tm * 32 + tn, acc, 32, wmma::mem_row_major);
+				}
+
+				extern "C" void hgemm_kernel(const half* A, const half* B, float* C)
+				{
+				    half* dA;
+				    half* dB;
+				    float* dC;
+				    cudaMalloc((void**)&dA, 32 * 32 * sizeof(half));
+				    cudaMalloc((void**)&dB, 32 * 32 * sizeof(half));
+				    cudaMalloc((void**)&dC, 32 * 32 * sizeof(float));
+				    cudaMemcpy(dA, A, 32 * 32 * sizeof(half), cudaMemcpyHostToDevice);
+				    cudaMemcpy(dB, B, 32 * 32 * sizeof(half), cudaMemcpyHostToDevice);
+				    hgemm<<<4, 32>>>(dA, dB, dC);
+				    cudaMemcpy(C, dC, 32 * 32 * sizeof(float), cudaMemcpyDeviceToHost);
+				}
+				""");
+		Oracle.Verdict verdict = new Oracle().verify(scalar, tensorCores, device, Map.of(), 5, RunRequest.of(List.of()));
+		assertTrue(verdict.matches(), verdict.summary());
+	}
+
+	@Test
+	public void atomicAddsFromManyThreadsNeitherRaceNorLoseUpdates() {
+		RunResult result = device.run(source("histogram.cu", """
+				__global__ void histogram(const int* in, int* bins)
+				{
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    atomicAdd(&bins[in[i] & 3], 1);
+				}
+				"""), new RunRequest(Optional.empty(), List.of(ints("in", 256, 7), ints("bins", 4, 0)),
+				new int[] { 4, 1, 1 }, new int[] { 64, 1, 1 }, 0, Duration.ofSeconds(10)));
+		ByteBuffer bins = ByteBuffer.wrap(result.buffers().get(1).contents()).order(ByteOrder.LITTLE_ENDIAN);
+		assertEquals(256, bins.getInt(0) + bins.getInt(4) + bins.getInt(8) + bins.getInt(12));
+		assertEquals(64, bins.getInt(12), "in[i] = 7 * i: a quarter of the values end in binary 11");
+	}
+
+	@Test
+	public void aCnrtHostWrapperLaunchesTheBangKernelOverAUnion() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("scale.mlu", """
+				__nram__ float buffer[64];
+
+				__mlu_global__ void scale(const float* in, float* out)
+				{
+				    __memcpy(buffer, in + taskId * 64, 64 * sizeof(float), GDRAM2NRAM);
+				    __bang_mul_scalar(buffer, buffer, 2.0f, 64);
+				    __memcpy(out + taskId * 64, buffer, 64 * sizeof(float), NRAM2GDRAM);
+				}
+
+				extern "C" void scale_kernel(const float* in, float* out)
+				{
+				    cnrtQueue_t queue;
+				    cnrtQueueCreate(&queue);
+				    float* d_in;
+				    float* d_out;
+				    cnrtMalloc((void**)&d_in, 8 * 64 * sizeof(float));
+				    cnrtMalloc((void**)&d_out, 8 * 64 * sizeof(float));
+				    cnrtMemcpy(d_in, (void*)in, 8 * 64 * sizeof(float), cnrtMemcpyHostToDev);
+				    cnrtDim3_t dim = {8, 1, 1};
+				    scale<<<dim, cnrtFuncTypeUnion1, queue>>>(d_in, d_out);
+				    cnrtQueueSync(queue);
+				    cnrtMemcpy(out, d_out, 8 * 64 * sizeof(float), cnrtMemcpyDevToHost);
+				    cnrtFree(d_in);
+				    cnrtFree(d_out);
+				}
+				"""), Map.of(), 2, RunRequest.of(List.of()));
+		float[] in = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(8 * 64, out.length);
+		for (int i = 0; i < out.length; i++) {
+			assertEquals(in[i] * 2, out[i]);
+		}
+	}
+
+	private static Argument.Buffer ints(String name, int count, int step) {
+		ByteBuffer bytes = ByteBuffer.allocate(count * 4).order(ByteOrder.LITTLE_ENDIAN);
+		for (int i = 0; i < count; i++) {
+			bytes.putInt(i * step);
+		}
+		return new Argument.Buffer(name, ElementType.I32, bytes.array());
+	}
+
+	private static Argument.Buffer floats(String name, float[] values) {
+		ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+		for (float v : values) {
+			bytes.putFloat(v);
+		}
+		return new Argument.Buffer(name, ElementType.F32, bytes.array());
+	}
+
+	private static float[] floatsOf(Argument.Buffer buffer) {
+		ByteBuffer bytes = ByteBuffer.wrap(buffer.contents()).order(ByteOrder.LITTLE_ENDIAN);
+		float[] values = new float[buffer.contents().length / 4];
+		for (int i = 0; i < values.length; i++) {
+			values[i] = bytes.getFloat(i * 4);
+		}
+		return values;
+	}
+}
