@@ -1,0 +1,116 @@
+package org.xpiler.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.xpiler.devices.Device;
+import org.xpiler.devices.DeviceException;
+import org.xpiler.devices.Devices;
+import org.xpiler.devices.KernelSource;
+import org.xpiler.devices.RunRequest;
+import org.xpiler.lang.dialect.Dialect;
+
+import picocli.CommandLine.Option;
+
+/** The options {@code run} and {@code verify} share: device, scalar arguments, seed, launch shape, limits. */
+class KernelRunOptions {
+	@Option(names = "--device", paramLabel = "ID", defaultValue = "vm",
+			description = "Where to run: vm (the virtual device, default) or native (g++ on this CPU, VNNI/C++ only).")
+	String device;
+
+	@Option(names = "--args", paramLabel = "NAME=VALUE", split = ",",
+			description = "Values of the entry's scalar parameters, e.g. --args n=1024,alpha=0.5.")
+	List<String> args = List.of();
+
+	@Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the random inputs (default 1).")
+	long seed;
+
+	@Option(names = "--entry", paramLabel = "NAME",
+			description = "The function to run (default: the extern \"C\" function, else the kernel).")
+	String entry;
+
+	@Option(names = "--grid", paramLabel = "X[,Y[,Z]]", split = ",",
+			description = "Blocks per grid, for a __global__ entry without a host wrapper.")
+	int[] grid;
+
+	@Option(names = "--block", paramLabel = "X[,Y[,Z]]", split = ",",
+			description = "Threads per block, for a __global__ entry without a host wrapper.")
+	int[] block;
+
+	@Option(names = "--tasks", paramLabel = "N", defaultValue = "0",
+			description = "BANG tasks for a __mlu_global__ entry (default: the device model's 4 clusters x 4 cores).")
+	int tasks;
+
+	@Option(names = "--time-limit", paramLabel = "SECONDS", defaultValue = "120",
+			description = "Stop a run after this many seconds (default 120).")
+	long timeLimit;
+
+	Device device() {
+		Device chosen = Devices.byId(device).orElseThrow(() -> new UserException("unknown device '" + device
+				+ "' (known: " + String.join(", ", Devices.all().stream().map(Device::id).toList()) + ")"));
+		Optional<String> unavailable = chosen.unavailableReason();
+		if (unavailable.isPresent()) {
+			throw new UserException("the device '" + device + "' cannot be used here: " + unavailable.get());
+		}
+		if (!chosen.canRun()) {
+			throw new UserException("the device '" + device + "' only compiles kernels: run them with --device vm");
+		}
+		return chosen;
+	}
+
+	Map<String, String> scalars() {
+		Map<String, String> values = new LinkedHashMap<>();
+		for (String arg : args) {
+			int equals = arg.indexOf('=');
+			if (equals <= 0) {
+				throw new UserException("--args takes NAME=VALUE pairs, not '" + arg + "'");
+			}
+			values.put(arg.substring(0, equals).strip(), arg.substring(equals + 1).strip());
+		}
+		return values;
+	}
+
+	RunRequest request() {
+		if ((grid == null) != (block == null)) {
+			throw new UserException("--grid and --block go together");
+		}
+		return new RunRequest(Optional.ofNullable(entry), List.of(), dims(grid), dims(block), tasks,
+				Duration.ofSeconds(timeLimit));
+	}
+
+	private static int[] dims(int[] given) {
+		if (given == null) {
+			return null;
+		}
+		if (given.length > 3) {
+			throw new UserException("a launch dimension has at most 3 values (x,y,z)");
+		}
+		int[] dims = { 1, 1, 1 };
+		System.arraycopy(given, 0, dims, 0, given.length);
+		return dims;
+	}
+
+	static KernelSource source(Path file) {
+		Dialect dialect = Dialect.fromFile(file).orElseThrow(() -> new UserException(file
+				+ ": unknown extension (expected .cu, .hip, .mlu, .cpp or .cc)"));
+		try {
+			return new KernelSource(file, dialect, Files.readString(file));
+		} catch (IOException e) {
+			throw new UserException(file + ": cannot read the file (" + e.getMessage() + ")");
+		}
+	}
+
+	/** A device's refusal as the user's problem: the message and its located findings, one per line. */
+	static UserException failure(DeviceException e) {
+		StringBuilder message = new StringBuilder(e.getMessage());
+		e.diagnostics().stream().map(d -> d.format()).filter(line -> !e.getMessage().contains(line))
+				.forEach(line -> message.append(System.lineSeparator()).append(line));
+		return new UserException(message.toString());
+	}
+}
