@@ -56,11 +56,11 @@ final class Atomics {
 				double d(Frame f) {
 					long a = address.l(f);
 					double v = value.d(f);
-					return unobservedDouble(f.memory, () -> {
+					return Double.longBitsToDouble(unobserved(f.memory, () -> {
 						double old = f.memory.loadFloating(t, a, site);
 						f.memory.storeFloating(t, a, Arithmetic.round(t, operation.applyAsDouble(old, v)), site);
-						return old;
-					});
+						return Double.doubleToRawLongBits(old);
+					}));
 				}
 			};
 		}
@@ -120,10 +120,10 @@ final class Atomics {
 				for (long i = 0; i < n; i++) {
 					long offset = i * t.bytes();
 					double v = f.memory.loadFloating(t, s + offset, site);
-					unobservedDouble(f.memory, () -> {
+					unobserved(f.memory, () -> {
 						double old = f.memory.loadFloating(t, d + offset, site);
 						f.memory.storeFloating(t, d + offset, Arithmetic.round(t, operation.applyAsDouble(old, v)), site);
-						return old;
+						return 0;
 					});
 				}
 				return 0;
@@ -143,14 +143,12 @@ final class Atomics {
 		};
 	}
 
+	/** A read-modify-write, returning the old value's bits. */
 	private interface LongAction {
 		long run();
 	}
 
-	private interface DoubleAction {
-		double run();
-	}
-
+	/** Runs an atomic operation hidden from the observers (the race detector). */
 	private static long unobserved(Memory memory, LongAction action) {
 		MemoryObserver observer = memory.observer();
 		memory.observe(null);
@@ -161,13 +159,4 @@ final class Atomics {
 		}
 	}
 
-	private static double unobservedDouble(Memory memory, DoubleAction action) {
-		MemoryObserver observer = memory.observer();
-		memory.observe(null);
-		try {
-			return action.run();
-		} finally {
-			memory.observe(observer);
-		}
-	}
 }

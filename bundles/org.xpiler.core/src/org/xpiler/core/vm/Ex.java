@@ -24,7 +24,7 @@ abstract class Ex {
 		throw new IllegalStateException("no aggregate value: " + type.display());
 	}
 
-	/** Evaluates for the side effects only. */
+	/** Evaluates for the side effects only (off hot paths: it dispatches on the kind each time). */
 	final void run(Frame f) {
 		switch (type.kind()) {
 		case DOUBLE -> d(f);

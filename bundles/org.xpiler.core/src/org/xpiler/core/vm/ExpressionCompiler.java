@@ -902,6 +902,15 @@ final class ExpressionCompiler {
 		if (x != null && y != null && !((op.equals("/") || op.equals("%")) && y == 0)) {
 			return Ex.constant(type, operator.applyAsLong(x, y));
 		}
+		if (t == ElementType.I32 && (op.equals("+") || op.equals("-") || op.equals("*"))) {
+			Affine x1 = Affine.of(a);
+			Affine y1 = Affine.of(c);
+			Affine combined = x1 == null || y1 == null ? null
+					: op.equals("*") ? Affine.times(x1, y1) : Affine.add(x1, y1, op.equals("+") ? 1 : -1);
+			if (combined != null) {
+				return combined.compile();
+			}
+		}
 		if (t == ElementType.I32 && y != null && (op.equals("+") || op.equals("*"))) {
 			long k = y;
 			return op.equals("+") ? new Ex(type) {
@@ -915,15 +924,6 @@ final class ExpressionCompiler {
 					return (int) (a.l(f) * k);
 				}
 			};
-		}
-		if (t == ElementType.I32 && (op.equals("+") || op.equals("-") || op.equals("*"))) {
-			Affine x1 = Affine.of(a);
-			Affine y1 = Affine.of(c);
-			Affine combined = x1 == null || y1 == null ? null
-					: op.equals("*") ? Affine.times(x1, y1) : Affine.add(x1, y1, op.equals("+") ? 1 : -1);
-			if (combined != null) {
-				return combined.compile();
-			}
 		}
 		int right = c.registerSlot();
 		if (t == ElementType.I32 && right >= 0 && (op.equals("+") || op.equals("*"))) {
@@ -1207,12 +1207,11 @@ final class ExpressionCompiler {
 				throw new CompileError(Site.UNKNOWN, "the operator " + op + "= does not apply to " + c.cName());
 			}
 			int slot = place.registerSlot();
-			if (target == ElementType.F32 && c == ElementType.F32 && slot >= 0 && (op.equals("+") || op.equals("-"))) {
-				double sign = op.equals("+") ? 1 : -1;
-				return new Ex(type) {
+			if (target == ElementType.F32 && c == ElementType.F32 && slot >= 0 && op.equals("+")) {
+				return new Ex(type) { // acc += x, the accumulation of every reduction loop
 					@Override
 					double d(Frame f) {
-						double updated = (float) (f.d[slot] + sign * r.d(f));
+						double updated = (float) (f.d[slot] + r.d(f));
 						f.d[slot] = updated;
 						return updated;
 					}

@@ -96,17 +96,26 @@ public final class Memory {
 		freeIds.push(region.id);
 	}
 
-	private Region access(long address, int bytes, int site) {
+	/**
+	 * The region of an access that needs nothing but a bounds check (no observer, region fully initialized,
+	 * not growable), or null when the access must take the checked path.
+	 */
+	private Region fast(long address, int bytes) {
 		int id = regionIdOf(address);
 		Region[] all = regions;
 		if (id < all.length && observer == null) {
 			Region r = all[id];
 			int offset = (int) address ^ Integer.MIN_VALUE;
 			if (r != null && offset >= 0 && offset <= r.fastLimit - bytes) {
-				return r; // the extent only matters for growable regions, which never take this path
+				return r;
 			}
 		}
-		return slowRead(address, bytes, site);
+		return null;
+	}
+
+	private Region access(long address, int bytes, int site) {
+		Region r = fast(address, bytes);
+		return r != null ? r : slowRead(address, bytes, site);
 	}
 
 	private Region locate(long address, int bytes, int site) {
@@ -149,15 +158,10 @@ public final class Memory {
 	}
 
 	private Region write(long address, int bytes, int site, long bits) {
-		int id = regionIdOf(address);
-		Region[] all = regions;
-		if (id < all.length && observer == null) {
-			Region r = all[id];
-			int offset = (int) address ^ Integer.MIN_VALUE;
-			if (r != null && offset >= 0 && offset <= r.fastLimit - bytes) {
-				r.written = true;
-				return r;
-			}
+		Region fast = fast(address, bytes);
+		if (fast != null) {
+			fast.written = true;
+			return fast;
 		}
 		Region r = locate(address, bytes, site);
 		int offset = offsetOf(address);

@@ -147,7 +147,7 @@ final class StatementCompiler {
 			boolean testAfter, int site) {
 		Ex condition = conditionExpression == null ? Ex.constant(VmType.I32, 1L)
 				: expressions().truth(expressions().compile(conditionExpression));
-		Ex update = updateExpression == null ? null : expressions().compile(updateExpression);
+		Stmt update = updateExpression == null ? null : expression(updateExpression);
 		Stmt body = scoped(bodyStatement);
 		Stmt start = init == null ? NOTHING : init;
 		return f -> {
@@ -168,7 +168,7 @@ final class StatementCompiler {
 					return r;
 				}
 				if (update != null) {
-					update.run(f);
+					update.exec(f);
 				}
 				if (condition.l(f) == 0) {
 					return Stmt.NORMAL;
