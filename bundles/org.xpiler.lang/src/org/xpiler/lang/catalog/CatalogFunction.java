@@ -32,6 +32,16 @@ public record CatalogFunction(String name, String category, String summary, Map<
 			rules = rules == null ? List.of() : List.copyOf(rules);
 		}
 
+		/** Whether the last parameter is {@code ...} (hipLaunchKernelGGL's kernel arguments). */
+		public boolean variadic() {
+			return !params.isEmpty() && "...".equals(params.get(params.size() - 1).type());
+		}
+
+		/** Whether a call with {@code arguments} arguments fits this form. */
+		public boolean accepts(int arguments) {
+			return variadic() ? arguments >= params.size() - 1 : arguments == params.size();
+		}
+
 		/** {@code (dst, src0, src1, n)}: the parameter names, for messages. */
 		public String parameterList() {
 			return "(" + String.join(", ", params.stream().map(Parameter::name).toList()) + ")";

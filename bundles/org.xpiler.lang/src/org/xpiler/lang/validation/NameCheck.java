@@ -231,8 +231,7 @@ final class NameCheck {
 			return;
 		}
 		catalog.function(callee).ifPresent(function -> {
-			List<Integer> arities = function.arities();
-			if (!arities.isEmpty() && !arities.contains(arguments)) {
+			if (!function.signatures().isEmpty() && function.signatures().stream().noneMatch(s -> s.accepts(arguments))) {
 				reporter.error("'" + callee + "' takes " + describeArities(function) + ", not " + arguments, call,
 						"argument-count");
 			}

@@ -35,6 +35,25 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void hipVectorTypedefsMfmaAndVariadicKernelLaunches() {
+		clean("mfma.hip", """
+				typedef float floatx4 __attribute__((ext_vector_type(4)));
+
+				__global__ void step(const float* a, const float* b, float* d)
+				{
+				    floatx4 acc = {0.0f, 0.0f, 0.0f, 0.0f};
+				    acc = __builtin_amdgcn_mfma_f32_16x16x4f32(a[threadIdx.x], b[threadIdx.x], acc, 0, 0, 0);
+				    d[threadIdx.x] = acc[0];
+				}
+
+				extern "C" void step_kernel(const float* a, const float* b, float* d)
+				{
+				    hipLaunchKernelGGL(step, dim3(1), dim3(64), 0, 0, a, b, d);
+				}
+				""", Dialect.HIP);
+	}
+
+	@Test
 	public void cudaWmmaTemplatesLaunchBoundsAndCasts() {
 		ParsedKernel parsed = clean("wmma.cu", """
 				#pragma once
