@@ -45,7 +45,7 @@ final class Builtins {
 		if (program.catalog.function(name).map(f -> f.barrier()).orElse(false)) {
 			return true;
 		}
-		return name.startsWith("__shfl") || name.startsWith("__ballot") || name.startsWith("__any")
+		return name.startsWith("__shfl") || name.startsWith("__ballot") || name.equals(WarpCollectives.MFMA) || name.startsWith("__any")
 				|| name.startsWith("__all") || name.equals("__sync_cluster") || name.startsWith("__sync_all");
 	}
 

@@ -50,8 +50,35 @@ final class Calls {
 		if (special != null) {
 			return special;
 		}
-		List<Ex> args = argumentModels.stream().map(ec::compile).toList();
+		List<Ex> args = new ArrayList<>(argumentModels.stream().map(ec::compile).toList());
+		List<FunctionDefinition> definitions = program.functions.getOrDefault(name, List.of());
+		for (FunctionDefinition f : definitions) {
+			for (int i = 0; i < Math.min(f.getParams().size(), args.size()); i++) {
+				if (isReference(f.getParams().get(i))) {
+					args.set(i, addressOf(argumentModels.get(i), f, i));
+				}
+			}
+		}
 		return call(name, args, Map.of(), call, site);
+	}
+
+	static boolean isReference(Parameter parameter) {
+		return parameter.getDeclarator().getPointers().stream().anyMatch(p -> p.getKind().equals("&"));
+	}
+
+	/** The address of an argument bound to a reference parameter: it must be a variable or an element. */
+	private Ex addressOf(Expression argument, FunctionDefinition f, int index) {
+		Lv place = ec.lvalue(argument);
+		if (!place.addressable()) {
+			throw ec.error(argument, "argument " + (index + 1) + " of " + f.getName()
+					+ " binds to a reference and must be a variable or an element, not '" + ExpressionCompiler.text(argument) + "'");
+		}
+		return new Ex(new VmType.Pointer(place.type)) {
+			@Override
+			long l(Frame frame) {
+				return place.prepare(frame);
+			}
+		};
 	}
 
 	Ex templateCall(TemplateCall call) {

@@ -11,6 +11,7 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.xpiler.core.vm.VmType.Scalar;
+import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
@@ -89,6 +90,13 @@ final class FunctionCompiler {
 				continue;
 			}
 			String name = p.getDeclarator().getName() == null ? "__unnamed" + parameters.size() : p.getDeclarator().getName();
+			if (type instanceof VmType.Reference reference) {
+				// the caller's variable: its address arrives in the slot, and the callee must not free it
+				int slot = longSlots++;
+				scopes.peek().put(name, new Var(name, reference.target(), Storage.MEMORY, slot));
+				parameters.add(new CompiledFunction.Slot(name, type, slot, false));
+				continue;
+			}
 			Var var = declareLocal(name, type, addressTaken.contains(name));
 			parameters.add(new CompiledFunction.Slot(name, type, var.slot(), var.storage() == Storage.MEMORY));
 		}
@@ -114,6 +122,16 @@ final class FunctionCompiler {
 			return;
 		}
 		root.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Call call && call.getCallee() instanceof Name callee) {
+				// a variable passed to a reference parameter must live in memory, as one whose address is taken
+				for (FunctionDefinition f : program.functions.getOrDefault(callee.getName(), List.of())) {
+					for (int i = 0; i < Math.min(f.getParams().size(), call.getArgs().size()); i++) {
+						if (Calls.isReference(f.getParams().get(i)) && call.getArgs().get(i) instanceof Name argument) {
+							addressTaken.add(argument.getName());
+						}
+					}
+				}
+			}
 			if (o instanceof Unary unary && "&".equals(unary.getOp())) {
 				Expression operand = unary.getOperand();
 				while (operand instanceof Parenthesized p) {

@@ -255,6 +255,11 @@ final class StatementCompiler {
 				continue;
 			}
 			VmType type = program.types.declared(declaration.getType(), declarator, fc.bindings);
+			if (type instanceof VmType.Reference) {
+				throw new CompileError(program.site(program.site(declarator)), "the reference variable '"
+						+ declarator.getName() + "' is not supported by the virtual device (reference parameters are): "
+						+ "use a pointer");
+			}
 			if (type instanceof VmType.Array array && array.length() == 0
 					&& declarator.getInitializer() instanceof InitializerList list) {
 				type = new VmType.Array(array.element(), list.getElements().size());

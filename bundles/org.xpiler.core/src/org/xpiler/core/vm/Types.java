@@ -6,9 +6,11 @@ import java.util.Optional;
 
 import org.xpiler.lang.catalog.CatalogEntries.CatalogType;
 import org.xpiler.lang.kernel.ArrayDimension;
+import org.xpiler.lang.kernel.AttributeItem;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.DeclSpecifier;
 import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.GnuAttribute;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.Specifier;
@@ -114,22 +116,45 @@ final class Types {
 		for (TypedefDeclaration typedef : program.typedefs()) {
 			for (Declarator d : typedef.getDeclarators()) {
 				if (name.equals(d.getName())) {
-					return declared(typedef.getType(), d, bindings);
+					VmType type = declared(typedef.getType(), d, bindings);
+					String typedefName = d.getName();
+					return vectorAttribute(d, bindings).map(bytes -> vector(typedefName, type, bytes)).orElse(type);
 				}
 			}
 		}
 		throw new UnsupportedOperationException("the type '" + written + "' is unknown to the virtual device");
 	}
 
+	/**
+	 * The size in bytes a GNU vector attribute gives a typedef: {@code ext_vector_type(N)} (N lanes, as a
+	 * negative lane count until the lane type is known) or {@code vector_size(B)}.
+	 */
+	private Optional<Long> vectorAttribute(Declarator declarator, Map<String, VmType> bindings) {
+		for (GnuAttribute attribute : declarator.getAttributes()) {
+			for (AttributeItem item : attribute.getItems()) {
+				String attributeName = item.getName().replace("__", "");
+				if (item.getArgs().size() == 1 && (attributeName.equals("ext_vector_type") || attributeName.equals("vector_size"))) {
+					long value = program.constantValue(item.getArgs().get(0), bindings);
+					return Optional.of(attributeName.equals("ext_vector_type") ? -value : value);
+				}
+			}
+		}
+		return Optional.empty();
+	}
+
+	private static VmType vector(String name, VmType lane, long sizeOrLanes) {
+		if (!(lane instanceof VmType.Scalar scalar)) {
+			throw new UnsupportedOperationException("the vector type '" + name + "' needs a scalar lane type");
+		}
+		int bytes = (int) (sizeOrLanes < 0 ? -sizeOrLanes * scalar.size() : sizeOrLanes);
+		return new VmType.Vector(name, bytes, scalar.element());
+	}
+
 	/** The type of a declarator: its base, then its pointers, then its array dimensions. */
 	VmType declared(TypeSpecifier specifier, Declarator declarator, Map<String, VmType> bindings) {
 		VmType type = base(specifier, bindings);
 		for (PointerOperator pointer : declarator.getPointers()) {
-			if (pointer.getKind().equals("&")) {
-				throw new UnsupportedOperationException("C++ references ('" + declarator.getName()
-						+ "') are not supported by the virtual device yet: pass a pointer");
-			}
-			type = new VmType.Pointer(type);
+			type = pointer.getKind().equals("&") ? new VmType.Reference(type) : new VmType.Pointer(type);
 		}
 		List<ArrayDimension> dimensions = declarator.getDimensions();
 		for (int i = dimensions.size() - 1; i >= 0; i--) {

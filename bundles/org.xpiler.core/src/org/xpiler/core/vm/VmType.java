@@ -87,6 +87,32 @@ public sealed interface VmType {
 		}
 	}
 
+	/**
+	 * A C++ reference parameter ({@code float& x}): passed as the address of the caller's variable, which
+	 * every use reads and writes through.
+	 */
+	record Reference(VmType target) implements VmType {
+		@Override
+		public int size() {
+			return 8;
+		}
+
+		@Override
+		public int align() {
+			return 8;
+		}
+
+		@Override
+		public Kind kind() {
+			return Kind.LONG;
+		}
+
+		@Override
+		public String display() {
+			return target.display() + "&";
+		}
+	}
+
 	/** An array; its value is the address of its first element (arrays decay to pointers). */
 	record Array(VmType element, int length) implements VmType {
 		@Override

@@ -8,10 +8,16 @@ import java.util.List;
  * subdivides the warp as CUDA and HIP define it.
  */
 final class WarpCollectives {
+	/** HIP's wave-wide 16x16x4 float matrix multiply-accumulate on the matrix cores. */
+	static final String MFMA = "__builtin_amdgcn_mfma_f32_16x16x4f32";
+
 	private WarpCollectives() {
 	}
 
 	static Ex of(String name, List<Ex> args, ExpressionCompiler ec, Program program, int site) {
+		if (name.equals(MFMA)) {
+			return matrixFma(args, ec, program, site);
+		}
 		boolean sync = name.endsWith("_sync");
 		String base = sync ? name.substring(0, name.length() - "_sync".length()) : name;
 		List<Ex> operands = sync ? args.subList(1, args.size()) : args; // the mask is not needed: all live lanes take part
@@ -99,6 +105,68 @@ final class WarpCollectives {
 					return p;
 				}
 				return lane.gang.collective(lane, p, 0, operation, lane.warpSize, site);
+			}
+		};
+	}
+
+	/**
+	 * {@code __builtin_amdgcn_mfma_f32_16x16x4f32(a, b, c, 0, 0, 0)}: lane l gives A[l % 16][l / 16] in a and
+	 * B[l / 16][l % 16] in b, and holds rows 4 * (l / 16) .. + 3 of column l % 16 of C and D. Four collectives
+	 * (one per result register) exchange the a and b of the whole wavefront.
+	 */
+	private static Ex matrixFma(List<Ex> args, ExpressionCompiler ec, Program program, int site) {
+		if (args.size() != 6 || !(args.get(2).type instanceof VmType.Vector accumulator) || accumulator.bytes() != 16) {
+			throw new CompileError(program.site(site), MFMA + " takes (float a, float b, a 4-float vector c, 0, 0, 0)");
+		}
+		for (int i = 3; i < 6; i++) {
+			Long control = args.get(i).constant();
+			if (control == null || control != 0) {
+				throw new CompileError(program.site(site),
+						"only cbsz = abid = blgp = 0 (no broadcast, no permutation) is modelled");
+			}
+		}
+		Ex a = ec.convert(args.get(0), VmType.F32);
+		Ex b = ec.convert(args.get(1), VmType.F32);
+		Ex c = args.get(2);
+		VmType.Vector result = accumulator.viewedAs(ElementType.F32);
+		Gang.WarpOperation operation = (lane, values, active, parameter) -> {
+			int r = (int) (parameter >>> 32);
+			int i = 4 * (lane / 16) + r;
+			int j = lane % 16;
+			float acc = Float.intBitsToFloat((int) parameter);
+			for (int k = 0; k < 4; k++) {
+				int laneOfA = i + 16 * k;
+				int laneOfB = j + 16 * k;
+				float x = laneOfA < values.length && active[laneOfA] ? Float.intBitsToFloat((int) (values[laneOfA] >>> 32)) : 0;
+				float y = laneOfB < values.length && active[laneOfB] ? Float.intBitsToFloat((int) values[laneOfB]) : 0;
+				acc = (float) (acc + (double) x * y);
+			}
+			return Float.floatToRawIntBits(acc) & 0xFFFFFFFFL;
+		};
+		return new Ex(result) {
+			@Override
+			Object o(Frame f) {
+				Lane lane = f.lane;
+				long packed = (long) Float.floatToRawIntBits((float) a.d(f)) << 32
+						| Float.floatToRawIntBits((float) b.d(f)) & 0xFFFFFFFFL;
+				byte[] in = (byte[]) c.o(f);
+				byte[] out = new byte[16];
+				for (int r = 0; r < 4; r++) {
+					float cr = (float) MemoryPlace.readFloating(ElementType.F32, in, 4 * r);
+					long parameter = (long) r << 32 | Float.floatToRawIntBits(cr) & 0xFFFFFFFFL;
+					long bits;
+					if (lane.gang == null) {
+						long[] values = new long[lane.warpSize];
+						boolean[] active = new boolean[lane.warpSize];
+						values[lane.laneInWarp()] = packed;
+						active[lane.laneInWarp()] = true;
+						bits = operation.result(lane.laneInWarp(), values, active, parameter);
+					} else {
+						bits = lane.gang.collective(lane, packed, parameter, operation, lane.warpSize, site);
+					}
+					MemoryPlace.writeFloating(ElementType.F32, out, 4 * r, Float.intBitsToFloat((int) bits));
+				}
+				return out;
 			}
 		};
 	}

@@ -362,6 +362,86 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void hipMfmaOverAWavefrontComputesWhatAScalarGemmComputes() {
+		KernelSource scalar = source("sgemm.cpp", """
+				extern "C" void sgemm_kernel(const float* A, const float* B, float* C)
+				{
+				    for (int i = 0; i < 16; i++) {
+				        for (int j = 0; j < 16; j++) {
+				            float acc = 0.0f;
+				            for (int k = 0; k < 8; k++) {
+				                acc += A[i * 8 + k] * B[k * 16 + j];
+				            }
+				            C[i * 16 + j] = acc;
+				        }
+				    }
+				}
+				""");
+		KernelSource matrixCores = source("sgemm.hip", """
+				// C[16][16] = A[16][K] * B[K][16], K = 8, float, with one wavefront of matrix-core MFMA steps
+				typedef float floatx4 __attribute__((ext_vector_type(4)));
+
+				__global__ void sgemm(const float* A, const float* B, float* C)
+				{
+				    int l = threadIdx.x;
+				    floatx4 acc = {0.0f, 0.0f, 0.0f, 0.0f};
+				    for (int k0 = 0; k0 < 8; k0 += 4) {
+				        float a = A[(l % 16) * 8 + k0 + l / 16];
+				        float b = B[(k0 + l / 16) * 16 + l % 16];
+				        acc = __builtin_amdgcn_mfma_f32_16x16x4f32(a, b, acc, 0, 0, 0);
+				    }
+				    for (int r = 0; r < 4; r++) {
+				        C[(4 * (l / 16) + r) * 16 + l % 16] = acc[r];
+				    }
+				}
+
+				extern "C" void sgemm_kernel(const float* A, const float* B, float* C)
+				{
+				    float* dA;
+				    float* dB;
+				    float* dC;
+				    hipMalloc((void**)&dA, 16 * 8 * sizeof(float));
+				    hipMalloc((void**)&dB, 8 * 16 * sizeof(float));
+				    hipMalloc((void**)&dC, 16 * 16 * sizeof(float));
+				    hipMemcpy(dA, A, 16 * 8 * sizeof(float), hipMemcpyHostToDevice);
+				    hipMemcpy(dB, B, 8 * 16 * sizeof(float), hipMemcpyHostToDevice);
+				    hipLaunchKernelGGL(sgemm, dim3(1), dim3(64), 0, 0, dA, dB, dC);
+				    hipMemcpy(C, dC, 16 * 16 * sizeof(float), hipMemcpyDeviceToHost);
+				}
+				""");
+		Oracle.Verdict verdict = new Oracle().verify(scalar, matrixCores, device, Map.of(), 9, RunRequest.of(List.of()));
+		assertTrue(verdict.matches(), verdict.summary());
+	}
+
+	@Test
+	public void referenceParametersWriteTheCallersVariables() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("minmax.cpp", """
+				static void order(float& low, float& high)
+				{
+				    if (low > high) {
+				        float t = low;
+				        low = high;
+				        high = t;
+				    }
+				}
+
+				extern "C" void minmax_kernel(const float* in, float* out)
+				{
+				    float a = in[0];
+				    float b = in[1];
+				    order(a, b);
+				    out[0] = a;
+				    out[1] = b;
+				    order(out[1], out[0]);
+				}
+				"""), Map.of(), 4, RunRequest.of(List.of()));
+		float[] in = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(Math.max(in[0], in[1]), out[0]);
+		assertEquals(Math.min(in[0], in[1]), out[1]);
+	}
+
+	@Test
 	public void atomicAddsFromManyThreadsNeitherRaceNorLoseUpdates() {
 		RunResult result = device.run(source("histogram.cu", """
 				__global__ void histogram(const int* in, int* bins)
