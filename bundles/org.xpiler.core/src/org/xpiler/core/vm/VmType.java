@@ -34,6 +34,24 @@ public sealed interface VmType {
 	Void VOID = new Void();
 	Pointer VOID_POINTER = new Pointer(VOID);
 
+	/** A value held in one 64-bit integer register: pointers, references, handles, template constants. */
+	sealed interface Word extends VmType permits Pointer, Reference, Opaque, TemplateValue {
+		@Override
+		default int size() {
+			return 8;
+		}
+
+		@Override
+		default int align() {
+			return 8;
+		}
+
+		@Override
+		default Kind kind() {
+			return Kind.LONG;
+		}
+	}
+
 	static Scalar of(ElementType element) {
 		return new Scalar(element);
 	}
@@ -61,22 +79,7 @@ public sealed interface VmType {
 	}
 
 	/** A pointer; {@code void*} points at {@link #VOID} and steps by one byte (as GNU C). */
-	record Pointer(VmType target) implements VmType {
-		@Override
-		public int size() {
-			return 8;
-		}
-
-		@Override
-		public int align() {
-			return 8;
-		}
-
-		@Override
-		public Kind kind() {
-			return Kind.LONG;
-		}
-
+	record Pointer(VmType target) implements Word {
 		public int stride() {
 			return target instanceof Void ? 1 : Math.max(1, target.size());
 		}
@@ -91,22 +94,7 @@ public sealed interface VmType {
 	 * A C++ reference parameter ({@code float& x}): passed as the address of the caller's variable, which
 	 * every use reads and writes through.
 	 */
-	record Reference(VmType target) implements VmType {
-		@Override
-		public int size() {
-			return 8;
-		}
-
-		@Override
-		public int align() {
-			return 8;
-		}
-
-		@Override
-		public Kind kind() {
-			return Kind.LONG;
-		}
-
+	record Reference(VmType target) implements Word {
 		@Override
 		public String display() {
 			return target.display() + "&";
@@ -232,22 +220,7 @@ public sealed interface VmType {
 	}
 
 	/** A runtime handle (stream, event, queue): an integer nobody computes with. */
-	record Opaque(String name) implements VmType {
-		@Override
-		public int size() {
-			return 8;
-		}
-
-		@Override
-		public int align() {
-			return 8;
-		}
-
-		@Override
-		public Kind kind() {
-			return Kind.LONG;
-		}
-
+	record Opaque(String name) implements Word {
 		@Override
 		public String display() {
 			return name;
@@ -255,22 +228,7 @@ public sealed interface VmType {
 	}
 
 	/** A non-type template argument ({@code template <int N>}), bound like a type parameter. */
-	record TemplateValue(long value) implements VmType {
-		@Override
-		public int size() {
-			return 8;
-		}
-
-		@Override
-		public int align() {
-			return 8;
-		}
-
-		@Override
-		public Kind kind() {
-			return Kind.LONG;
-		}
-
+	record TemplateValue(long value) implements Word {
 		@Override
 		public String display() {
 			return Long.toString(value);
