@@ -112,9 +112,8 @@ public class VirtualDeviceTest {
 			in[i] = i * 0.25f;
 			sum += in[i];
 		}
-		RunResult result = device.run(source("reduce.cu", kernel), new RunRequest(Optional.empty(),
-				List.of(floats("in", in), new Argument.Buffer("out", ElementType.F32, new byte[4])), new int[] { 1, 1, 1 },
-				new int[] { 64, 1, 1 }, 0, Duration.ofSeconds(10)));
+		RunResult result = launch(source("reduce.cu", kernel), 1, 64, floats("in", in),
+				new Argument.Buffer("out", ElementType.F32, new byte[4]));
 		assertEquals(sum, floatsOf(result.buffers().get(1))[0], 1e-3);
 	}
 
@@ -136,9 +135,8 @@ public class VirtualDeviceTest {
 			in[i] = i + 1;
 			total += in[i];
 		}
-		RunResult result = device.run(source("warp.cu", kernel), new RunRequest(Optional.empty(),
-				List.of(floats("in", in), new Argument.Buffer("out", ElementType.F32, new byte[128])),
-				new int[] { 1, 1, 1 }, new int[] { 32, 1, 1 }, 0, Duration.ofSeconds(10)));
+		RunResult result = launch(source("warp.cu", kernel), 1, 32, floats("in", in),
+				new Argument.Buffer("out", ElementType.F32, new byte[128]));
 		assertEquals(total, floatsOf(result.buffers().get(1))[0]);
 	}
 
@@ -262,9 +260,8 @@ public class VirtualDeviceTest {
 				""";
 		float one = 1.0f;
 		float tiny = (float) Math.scalb(1.0, -11); // half of the half ulp at 1: a tie, rounds to even (1.0)
-		RunResult result = device.run(source("half.cu", kernel), new RunRequest(Optional.empty(),
-				List.of(floats("in", new float[] { one, tiny }), new Argument.Buffer("out", ElementType.F32, new byte[4])),
-				new int[] { 1, 1, 1 }, new int[] { 1, 1, 1 }, 0, Duration.ofSeconds(10)));
+		RunResult result = launch(source("half.cu", kernel), 1, 1, floats("in", new float[] { one, tiny }),
+				new Argument.Buffer("out", ElementType.F32, new byte[4]));
 		assertEquals(1.0f, floatsOf(result.buffers().get(1))[0]);
 		// 1 + 1.5 ulp is a tie between 1 + 1 ulp (odd) and 1 + 2 ulp (even): the even one wins
 		assertEquals(1.001953125, Half.roundHalf(1.0 + 3 * Math.scalb(1.0, -11)), 0.0);
@@ -443,14 +440,13 @@ public class VirtualDeviceTest {
 
 	@Test
 	public void atomicAddsFromManyThreadsNeitherRaceNorLoseUpdates() {
-		RunResult result = device.run(source("histogram.cu", """
+		RunResult result = launch(source("histogram.cu", """
 				__global__ void histogram(const int* in, int* bins)
 				{
 				    int i = blockIdx.x * blockDim.x + threadIdx.x;
 				    atomicAdd(&bins[in[i] & 3], 1);
 				}
-				"""), new RunRequest(Optional.empty(), List.of(ints("in", 256, 7), ints("bins", 4, 0)),
-				new int[] { 4, 1, 1 }, new int[] { 64, 1, 1 }, 0, Duration.ofSeconds(10)));
+				"""), 4, 64, ints("in", 256, 7), ints("bins", 4, 0));
 		ByteBuffer bins = ByteBuffer.wrap(result.buffers().get(1).contents()).order(ByteOrder.LITTLE_ENDIAN);
 		assertEquals(256, bins.getInt(0) + bins.getInt(4) + bins.getInt(8) + bins.getInt(12));
 		assertEquals(64, bins.getInt(12), "in[i] = 7 * i: a quarter of the values end in binary 11");
@@ -491,6 +487,12 @@ public class VirtualDeviceTest {
 		for (int i = 0; i < out.length; i++) {
 			assertEquals(in[i] * 2, out[i]);
 		}
+	}
+
+	/** Runs a bare __global__ kernel over {@code blocks} one-dimensional blocks of {@code threads}. */
+	private RunResult launch(KernelSource kernel, int blocks, int threads, Argument.Buffer... buffers) {
+		return device.run(kernel, new RunRequest(Optional.empty(), List.of(buffers), new int[] { blocks, 1, 1 },
+				new int[] { threads, 1, 1 }, 0, Duration.ofSeconds(10)));
 	}
 
 	private static Argument.Buffer ints(String name, int count, int step) {
