@@ -48,6 +48,10 @@ public final class Memory {
 		observer = newObserver;
 	}
 
+	boolean observed() {
+		return observer != null;
+	}
+
 	public MemoryObserver observer() {
 		return observer;
 	}

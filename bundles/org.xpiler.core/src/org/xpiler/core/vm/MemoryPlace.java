@@ -57,9 +57,21 @@ final class MemoryPlace {
 				@Override
 				Ex read() {
 					return new Ex(type) {
+						/** The region of the last access: the loads of one site usually stay in one buffer. */
+						private Region cached;
+
 						@Override
 						double d(Frame f) {
-							return f.memory.loadF32(address.l(f), site);
+							long a = address.l(f);
+							Region r = cached;
+							int offset = (int) a ^ Integer.MIN_VALUE;
+							if (r != null && r.id == (int) (a >>> 32) && offset >= 0 && offset <= r.fastLimit - 4
+									&& !f.memory.observed()) {
+								return (float) F32.get(r.data, offset);
+							}
+							float value = f.memory.loadF32(a, site);
+							cached = f.memory.region(a);
+							return value;
 						}
 					};
 				}
@@ -90,9 +102,21 @@ final class MemoryPlace {
 				@Override
 				Ex read() {
 					return new Ex(type) {
+						/** The region of the last access: the loads of one site usually stay in one buffer. */
+						private Region cached;
+
 						@Override
 						long l(Frame f) {
-							return f.memory.loadI32(address.l(f), site);
+							long a = address.l(f);
+							Region r = cached;
+							int offset = (int) a ^ Integer.MIN_VALUE;
+							if (r != null && r.id == (int) (a >>> 32) && offset >= 0 && offset <= r.fastLimit - 4
+									&& !f.memory.observed()) {
+								return (int) I32.get(r.data, offset);
+							}
+							int value = f.memory.loadI32(a, site);
+							cached = f.memory.region(a);
+							return value;
 						}
 					};
 				}
