@@ -48,10 +48,6 @@ public final class Memory {
 		observer = newObserver;
 	}
 
-	boolean observed() {
-		return observer != null;
-	}
-
 	public MemoryObserver observer() {
 		return observer;
 	}
@@ -107,14 +103,18 @@ public final class Memory {
 	private Region fast(long address, int bytes) {
 		int id = regionIdOf(address);
 		Region[] all = regions;
-		if (id < all.length && observer == null) {
-			Region r = all[id];
-			int offset = (int) address ^ Integer.MIN_VALUE;
-			if (r != null && offset >= 0 && offset <= r.fastLimit - bytes) {
-				return r;
-			}
-		}
-		return null;
+		Region r = id < all.length ? all[id] : null;
+		return unchecked(r, address, bytes) ? r : null;
+	}
+
+	/**
+	 * Whether an access of {@code bytes} at {@code address} lies in region {@code r} and needs nothing but that
+	 * bound: the one condition of every fast path, also used by load sites that remember their last region.
+	 */
+	boolean unchecked(Region r, long address, int bytes) {
+		int offset = offsetOf(address);
+		return r != null && observer == null && r.id == regionIdOf(address) && offset >= 0
+				&& offset <= r.fastLimit - bytes;
 	}
 
 	private Region access(long address, int bytes, int site) {

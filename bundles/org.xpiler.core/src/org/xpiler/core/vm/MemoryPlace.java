@@ -64,10 +64,8 @@ final class MemoryPlace {
 						double d(Frame f) {
 							long a = address.l(f);
 							Region r = cached;
-							int offset = (int) a ^ Integer.MIN_VALUE;
-							if (r != null && r.id == (int) (a >>> 32) && offset >= 0 && offset <= r.fastLimit - 4
-									&& !f.memory.observed()) {
-								return (float) F32.get(r.data, offset);
+							if (f.memory.unchecked(r, a, 4)) {
+								return (float) F32.get(r.data, Memory.offsetOf(a));
 							}
 							float value = f.memory.loadF32(a, site);
 							cached = f.memory.region(a);
@@ -109,10 +107,8 @@ final class MemoryPlace {
 						long l(Frame f) {
 							long a = address.l(f);
 							Region r = cached;
-							int offset = (int) a ^ Integer.MIN_VALUE;
-							if (r != null && r.id == (int) (a >>> 32) && offset >= 0 && offset <= r.fastLimit - 4
-									&& !f.memory.observed()) {
-								return (int) I32.get(r.data, offset);
+							if (f.memory.unchecked(r, a, 4)) {
+								return (int) I32.get(r.data, Memory.offsetOf(a));
 							}
 							int value = f.memory.loadI32(a, site);
 							cached = f.memory.region(a);
