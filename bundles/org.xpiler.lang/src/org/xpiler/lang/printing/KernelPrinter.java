@@ -104,6 +104,21 @@ public class KernelPrinter {
 		}
 	}
 
+	/** Prints one top-level item (a function, a declaration, a directive) with its comments. */
+	public String topLevel(TopLevel item) {
+		StringBuilder out = new StringBuilder();
+		printComments(item, out, 0);
+		printTopLevel(item, out, 0);
+		return out.toString();
+	}
+
+	/** Prints one statement with its comments, indented {@code depth} levels, ending with a newline. */
+	public String statement(Statement statement, int depth) {
+		StringBuilder out = new StringBuilder();
+		printStatement(statement, out, depth);
+		return out.toString();
+	}
+
 	protected void printTopLevel(TopLevel item, StringBuilder out, int depth) {
 		switch (item) {
 		case Directive directive -> out.append(directive.getText()).append('\n');
@@ -203,7 +218,8 @@ public class KernelPrinter {
 		return out.append('>').toString();
 	}
 
-	private String parameter(Parameter parameter) {
+	/** {@code const float* __restrict__ x}. */
+	public String parameter(Parameter parameter) {
 		StringBuilder out = new StringBuilder();
 		appendSpecifiers(parameter.getSpecifiers(), out);
 		out.append(type(parameter.getType()));
