@@ -1,23 +1,62 @@
 package org.xpiler.engine.pipeline;
 
+import java.util.ArrayList;
 import java.util.List;
 
+import org.xpiler.engine.passes.BangDetensorize;
+import org.xpiler.engine.passes.LoopBind;
+import org.xpiler.engine.passes.LoopRecovery;
 import org.xpiler.engine.passes.Pass;
 import org.xpiler.engine.passes.SimtRuntimeMapping;
+import org.xpiler.engine.passes.VnniDetensorize;
 import org.xpiler.lang.dialect.Dialect;
 
 /**
- * Turns a direction into the pass sequences to try, best first. Between the two SIMT dialects one mapping
- * suffices; the other directions (lifting to sequential C, then lowering with split, bind, cache, pipeline
- * and tensorize) have no plan yet, and the translator says so.
+ * Turns a direction into the plans to try, best first. A plan is a sequence of stages; a stage holds the
+ * alternative passes (or knob values) for one position, tried in order until the oracle accepts one. Between
+ * the two SIMT dialects one mapping suffices; every other direction lifts the source to sequential C++
+ * (detensorize, loop recovery) and lowers it to the target (loop bind).
  */
 public final class Planner {
 
-	/** The candidate plans from {@code from} to {@code to}; empty when no direction is implemented. */
-	public List<List<Pass>> plans(Dialect from, Dialect to) {
-		if ((from == Dialect.CUDA && to == Dialect.HIP) || (from == Dialect.HIP && to == Dialect.CUDA)) {
-			return List.of(List.of(new SimtRuntimeMapping()));
+	/** One position of a plan: the alternatives and the dialect their output is written in. */
+	public record Stage(List<Pass> alternatives, Dialect output) {
+		public Stage {
+			alternatives = List.copyOf(alternatives);
 		}
-		return List.of();
+	}
+
+	/**
+	 * The candidate plans from {@code from} to {@code to}.
+	 *
+	 * @param buffers what the source's run showed of each pointer parameter of its entry
+	 */
+	public List<List<Stage>> plans(Dialect from, Dialect to, List<LoopBind.Buffer> buffers) {
+		List<List<Stage>> plans = new ArrayList<>();
+		if (from == to) {
+			return plans;
+		}
+		if ((from == Dialect.CUDA || from == Dialect.HIP) && (to == Dialect.CUDA || to == Dialect.HIP)) {
+			plans.add(List.of(new Stage(List.of(new SimtRuntimeMapping()), to)));
+		}
+		List<Stage> lifted = new ArrayList<>(lift(from));
+		if (to != Dialect.VNNI) {
+			List<Pass> binds = new ArrayList<>(LoopBind.options(to, buffers));
+			lifted.add(new Stage(binds, to));
+		}
+		if (!lifted.isEmpty()) {
+			plans.add(lifted);
+		}
+		return plans;
+	}
+
+	/** The stages that turn {@code from} into sequential C++ (VNNI's dialect without intrinsics). */
+	private static List<Stage> lift(Dialect from) {
+		return switch (from) {
+		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery()), Dialect.VNNI));
+		case BANG -> List.of(new Stage(List.of(new BangDetensorize()), Dialect.BANG),
+				new Stage(List.of(new LoopRecovery()), Dialect.VNNI));
+		case VNNI -> List.of(new Stage(List.of(new VnniDetensorize()), Dialect.VNNI));
+		};
 	}
 }

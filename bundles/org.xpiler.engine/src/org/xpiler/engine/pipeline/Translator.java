@@ -8,11 +8,14 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import org.xpiler.devices.DeviceException;
+import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.Oracle;
 import org.xpiler.devices.RunRequest;
 import org.xpiler.devices.VirtualDevice;
+import org.xpiler.engine.passes.LoopBind;
 import org.xpiler.engine.passes.Pass;
+import org.xpiler.engine.passes.PassRefusal;
 import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.parsing.KernelParser;
@@ -40,37 +43,58 @@ public final class Translator {
 		if (parsed.hasErrors()) {
 			return failure(source, to, "the source has errors: " + first(parsed.errors()), steps, started);
 		}
-		List<List<Pass>> plans = planner.plans(source.dialect(), to);
+		List<LoopBind.Buffer> buffers = new ArrayList<>();
+		try {
+			KernelRuns.Report run = new KernelRuns().run(new VirtualDevice(), source, Map.of(), seed,
+					RunRequest.of(List.of()));
+			run.buffers().forEach(b -> buffers.add(new LoopBind.Buffer(b.buffer().contents().length,
+					b.role() == KernelRuns.Role.INPUT || b.role() == KernelRuns.Role.IN_OUT,
+					b.role() == KernelRuns.Role.OUTPUT || b.role() == KernelRuns.Role.IN_OUT)));
+		} catch (DeviceException e) {
+			return failure(source, to, "the source does not run on the virtual device: " + e.getMessage(), steps,
+					started);
+		}
+		List<List<Planner.Stage>> plans = planner.plans(source.dialect(), to, buffers);
 		if (plans.isEmpty()) {
-			return failure(source, to, "translating " + source.dialect().displayName() + " to " + to.displayName()
-					+ " is not implemented yet", steps, started);
+			return failure(source, to, "there is nothing to translate from " + source.dialect().displayName() + " to "
+					+ to.displayName(), steps, started);
 		}
 		String reason = null;
-		for (List<Pass> plan : plans) {
+		for (List<Planner.Stage> plan : plans) {
 			String current = source.text();
 			Dialect dialect = source.dialect();
 			boolean planHolds = true;
-			for (Pass pass : plan) {
-				StepRecord step = step(pass, source, current, dialect, to, seed);
-				steps.add(step);
-				if (!step.accepted()) {
-					reason = pass.name() + " " + step.verdict() + ": " + step.reason();
+			for (Planner.Stage stage : plan) {
+				StepRecord accepted = null;
+				List<String> rejections = new ArrayList<>();
+				for (Pass pass : stage.alternatives()) {
+					StepRecord step = step(pass, source, current, dialect, stage.output(), seed);
+					steps.add(step);
+					if (step.accepted()) {
+						accepted = step;
+						break;
+					}
+					rejections.add(pass.name() + knobText(step) + " " + step.verdict() + ": " + step.reason());
+				}
+				if (accepted == null) {
+					reason = String.join("; ", rejections);
 					planHolds = false;
 					break;
 				}
-				current = step.after();
-				dialect = to;
+				current = accepted.after();
+				dialect = stage.output();
 			}
 			if (planHolds) {
 				RunRecord record = new RunRecord(source.displayName(), source.dialect().id(), to.id(), current, true, null,
 						List.copyOf(steps), millisSince(started));
 				return new Result(Optional.of(current), record);
 			}
-			if (reason != null && reason.contains("the source does not run")) {
-				break;
-			}
 		}
 		return failure(source, to, reason, steps, started);
+	}
+
+	private static String knobText(StepRecord step) {
+		return step.knobs().isEmpty() ? "" : " " + step.knobs();
 	}
 
 	private StepRecord step(Pass pass, KernelSource source, String before, Dialect dialect, Dialect to, long seed) {
@@ -80,8 +104,18 @@ public final class Translator {
 		if (refusal.isPresent()) {
 			return new StepRecord(pass.name(), Map.of(), before, before, "refused", refusal.get(), null, millisSince(started));
 		}
-		Map<String, String> knobs = pass.apply(parsed.unit(), dialect, to);
-		String after = to.printer().print(parsed.unit());
+		Map<String, String> knobs;
+		String after;
+		try {
+			knobs = pass.apply(parsed.unit(), dialect, to);
+			after = to.printer().print(parsed.unit());
+		} catch (PassRefusal e) {
+			return new StepRecord(pass.name(), Map.of(), before, before, "refused", e.getMessage(), null,
+					millisSince(started));
+		} catch (RuntimeException e) {
+			return new StepRecord(pass.name(), Map.of(), before, before, "rejected",
+					"the pass failed: " + e, null, millisSince(started));
+		}
 		Path outputName = outputName(source.file(), to);
 		ParsedKernel reread = parser.parse(outputName.toString(), after, to);
 		if (reread.hasErrors()) {

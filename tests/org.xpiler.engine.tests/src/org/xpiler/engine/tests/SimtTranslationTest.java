@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -85,12 +86,17 @@ public class SimtTranslationTest {
 	}
 
 	@Test
-	public void aHipKernelThatReliesOnSixtyFourLanesIsRejectedWithTheDifference() throws IOException {
+	public void aHipKernelThatReliesOnSixtyFourLanesIsRestructuredThroughSequentialLoops() throws IOException {
 		Translator.Result result = translate(CORPUS.resolve("hip/gemv_1024x256.hip"), Dialect.CUDA);
-		assertTrue(result.output().isEmpty());
-		assertFalse(result.record().verified());
-		assertTrue(result.record().reason().startsWith("simt-runtime-mapping rejected: 'y' differs"),
-				result.record().reason());
+		assertTrue(result.record().verified(), result.record().reason());
+		StepRecord mapping = result.record().steps().get(0);
+		assertEquals("simt-runtime-mapping", mapping.pass());
+		assertEquals("rejected", mapping.verdict());
+		assertTrue(mapping.reason().startsWith("'y' differs"), mapping.reason());
+		List<String> accepted = result.record().steps().stream().filter(StepRecord::accepted).map(StepRecord::pass)
+				.toList();
+		assertEquals(List.of("loop-recovery", "loop-bind"), accepted);
+		assertFalse(result.output().get().contains("__shfl"), result.output().get());
 	}
 
 	@Test
@@ -115,9 +121,21 @@ public class SimtTranslationTest {
 	}
 
 	@Test
-	public void directionsWithoutAPlanSaySo() throws IOException {
-		Translator.Result result = translate(CORPUS.resolve("cuda/relu_64x768.cu"), Dialect.BANG);
+	public void aSourceThatDoesNotRunIsReportedAsSuchNotAsATranslationFailure() {
+		String cuda = """
+				extern "C" void broken_kernel(const float* x, float* y)
+				{
+				    int rows = 0;
+				    for (int i = 0; i < 64; i++) {
+				        y[i] = x[i] / (64 / rows);
+				    }
+				}
+				""";
+		Translator.Result result = new Translator().translate(
+				new KernelSource(Path.of("broken.cu"), Dialect.CUDA, cuda), Dialect.BANG, 3);
 		assertFalse(result.record().verified());
-		assertEquals("translating CUDA C to Cambricon BANG C is not implemented yet", result.record().reason());
+		assertTrue(result.record().reason().startsWith("the source does not run on the virtual device"),
+				result.record().reason());
+		assertTrue(result.record().steps().isEmpty());
 	}
 }

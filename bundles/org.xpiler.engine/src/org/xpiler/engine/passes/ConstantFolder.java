@@ -1,0 +1,111 @@
+package org.xpiler.engine.passes;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+
+import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.BuiltinType;
+import org.xpiler.lang.kernel.Cast;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.IntLiteral;
+import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.Parenthesized;
+import org.xpiler.lang.kernel.SizeOf;
+import org.xpiler.lang.kernel.TypeSpecifier;
+import org.xpiler.lang.kernel.Unary;
+
+/**
+ * Integer constant folding over a host function's known values: launch configurations
+ * ({@code (1024 + rows - 1) / rows}), buffer byte counts ({@code 64 * 128 * sizeof(float)}). Names fold when
+ * {@link #define} gave them a value.
+ */
+public final class ConstantFolder {
+	private final Map<String, Long> values = new HashMap<>();
+
+	public void define(String name, long value) {
+		values.put(name, value);
+	}
+
+	public void forget(String name) {
+		values.remove(name);
+	}
+
+	public OptionalLong fold(Expression e) {
+		try {
+			return OptionalLong.of(value(e));
+		} catch (NotConstant | ArithmeticException x) {
+			return OptionalLong.empty();
+		}
+	}
+
+	private static final class NotConstant extends RuntimeException {
+		private static final long serialVersionUID = 1L;
+
+		NotConstant() {
+			super(null, null, false, false);
+		}
+	}
+
+	private long value(Expression e) {
+		return switch (e) {
+		case IntLiteral literal -> literal(literal.getValue());
+		case Parenthesized p -> value(p.getExpression());
+		case Name n when values.containsKey(n.getName()) -> values.get(n.getName());
+		case Cast c -> value(c.getOperand());
+		case SizeOf s when s.getType() != null && s.getType().getPointers().isEmpty() -> size(s.getType().getType());
+		case Unary u when u.getOp().equals("-") -> -value(u.getOperand());
+		case Unary u when u.getOp().equals("+") -> value(u.getOperand());
+		case Unary u when u.getOp().equals("~") -> ~value(u.getOperand());
+		case Binary b -> binary(b.getOp(), value(b.getLeft()), value(b.getRight()));
+		default -> throw new NotConstant();
+		};
+	}
+
+	private static long binary(String op, long l, long r) {
+		return switch (op) {
+		case "+" -> l + r;
+		case "-" -> l - r;
+		case "*" -> l * r;
+		case "/" -> l / r;
+		case "%" -> l % r;
+		case "<<" -> l << r;
+		case ">>" -> l >> r;
+		case "&" -> l & r;
+		case "|" -> l | r;
+		case "^" -> l ^ r;
+		case "<" -> l < r ? 1 : 0;
+		case ">" -> l > r ? 1 : 0;
+		case "<=" -> l <= r ? 1 : 0;
+		case ">=" -> l >= r ? 1 : 0;
+		case "==" -> l == r ? 1 : 0;
+		case "!=" -> l != r ? 1 : 0;
+		default -> throw new NotConstant();
+		};
+	}
+
+	static long literal(String text) {
+		String digits = text.toLowerCase().replaceAll("[ul]+$", "");
+		if (digits.startsWith("0x")) {
+			return Long.parseUnsignedLong(digits.substring(2), 16);
+		}
+		if (digits.length() > 1 && digits.startsWith("0")) {
+			return Long.parseLong(digits.substring(1), 8);
+		}
+		return Long.parseLong(digits);
+	}
+
+	/** The size of a scalar type, as sizeof gives it on all four targets. */
+	static long size(TypeSpecifier type) {
+		String name = type instanceof BuiltinType b ? b.getName() : type instanceof NamedType n ? n.getName() : "";
+		return switch (name.replace("unsigned ", "").replace("signed ", "")) {
+		case "char", "int8_t", "uint8_t", "bool", "unsigned", "signed" -> name.equals("unsigned") || name.equals("signed") ? 4 : 1;
+		case "short", "short int", "int16_t", "uint16_t", "half", "__half", "bfloat16_t", "__nv_bfloat16",
+				"__hip_bfloat16" -> 2;
+		case "int", "float", "int32_t", "uint32_t" -> 4;
+		case "long", "long long", "long int", "long long int", "double", "int64_t", "uint64_t", "size_t" -> 8;
+		default -> throw new NotConstant();
+		};
+	}
+}

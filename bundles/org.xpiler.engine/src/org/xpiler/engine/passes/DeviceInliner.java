@@ -1,0 +1,175 @@
+package org.xpiler.engine.passes;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.eclipse.emf.ecore.EObject;
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.DeclarationStatement;
+import org.xpiler.lang.kernel.ExpressionStatement;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.Parameter;
+import org.xpiler.lang.kernel.ReturnStatement;
+import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.printing.KernelPrinter;
+
+/**
+ * Inlines the device functions that cooperate with the other threads of the block (they read the thread index,
+ * wait at a barrier or shuffle) into the kernels that call them, so that loop recovery sees every barrier in
+ * the kernel body: {@code float mean = block_reduce_sum(sdata, local_sum) / C;} becomes a block that binds the
+ * parameters, runs the body with its final {@code return e;} turned into {@code block_reduce_sum_result0 = e;},
+ * followed by {@code float mean = block_reduce_sum_result0 / C;}.
+ */
+final class DeviceInliner {
+	private static final Set<String> COOPERATIVE_NAMES = Set.of("threadIdx", "blockIdx", "blockDim", "gridDim",
+			"warpSize");
+
+	private final Map<String, FunctionDefinition> functions;
+	private final Dialect dialect;
+	private final KernelPrinter printer;
+	private int results;
+
+	DeviceInliner(Map<String, FunctionDefinition> functions, Dialect dialect) {
+		this.functions = functions;
+		this.dialect = dialect;
+		this.printer = dialect.printer();
+	}
+
+	/** Whether {@code f} (or a function it calls) uses the thread index, a barrier or a shuffle. */
+	static boolean cooperative(FunctionDefinition f, Map<String, FunctionDefinition> functions) {
+		return cooperative(f, functions, new HashSet<>());
+	}
+
+	private static boolean cooperative(FunctionDefinition f, Map<String, FunctionDefinition> functions,
+			Set<String> seen) {
+		if (f.getBody() == null || !seen.add(f.getName())) {
+			return false;
+		}
+		for (var it = f.getBody().eAllContents(); it.hasNext();) {
+			EObject o = it.next();
+			if (o instanceof Name n && COOPERATIVE_NAMES.contains(n.getName())) {
+				return true;
+			}
+			if (o instanceof Call c && Snippets.callee(c) != null) {
+				String callee = Snippets.callee(c);
+				if (callee.equals("__syncthreads") || callee.equals("__syncwarp") || callee.startsWith("__shfl")) {
+					return true;
+				}
+				FunctionDefinition g = functions.get(callee);
+				if (g != null && cooperative(g, functions, seen)) {
+					return true;
+				}
+			}
+		}
+		return false;
+	}
+
+	/** Inlines every call of a cooperative function in {@code body}, until none is left. */
+	void inlineCooperative(CompoundStatement body) {
+		for (int round = 0; round < 16; round++) {
+			Call call = next(body);
+			if (call == null) {
+				return;
+			}
+			inline(call, functions.get(Snippets.callee(call)));
+		}
+		throw PassRefusal.at(body, "cooperative device functions call each other too deeply to inline");
+	}
+
+	private Call next(CompoundStatement body) {
+		for (var it = body.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Call c && Snippets.callee(c) != null) {
+				FunctionDefinition f = functions.get(Snippets.callee(c));
+				if (f != null && cooperative(f, functions)) {
+					return c;
+				}
+			}
+		}
+		return null;
+	}
+
+	private void inline(Call call, FunctionDefinition f) {
+		Statement statement = Snippets.enclosingStatement(call);
+		if (!(statement instanceof ExpressionStatement || statement instanceof DeclarationStatement
+				|| statement instanceof ReturnStatement) || !(statement.eContainer() instanceof CompoundStatement)) {
+			throw PassRefusal.at(call, "the call of " + f.getName() + " must be a statement, an initializer or a "
+					+ "return value to be inlined");
+		}
+		if (f.getParams().size() != call.getArgs().size()) {
+			throw PassRefusal.at(call, f.getName() + " takes " + f.getParams().size() + " arguments");
+		}
+		FunctionDefinition copy = EcoreUtil.copy(f);
+		int id = results++;
+		String suffix = "_" + id;
+		Set<String> parameters = new HashSet<>();
+		copy.getParams().forEach(p -> parameters.add(p.getDeclarator().getName()));
+		copy.getBody().eAllContents().forEachRemaining(o -> {
+			if (o instanceof Name n && parameters.contains(n.getName())) {
+				n.setName(n.getName() + suffix);
+			}
+		});
+		List<Statement> bodyStatements = new ArrayList<>(copy.getBody().getStatements());
+		boolean returnsValue = !returnType(copy).equals("void");
+		String result = f.getName() + "_result" + id;
+		for (var it = copy.getBody().eAllContents(); it.hasNext();) {
+			if (it.next() instanceof ReturnStatement r && r != bodyStatements.get(bodyStatements.size() - 1)) {
+				throw PassRefusal.at(call, f.getName() + " returns before its end and cannot be inlined");
+			}
+		}
+		StringBuilder text = new StringBuilder();
+		if (returnsValue) {
+			text.append(returnType(copy)).append(' ').append(result).append(";\n");
+		}
+		text.append("{\n");
+		for (int i = 0; i < copy.getParams().size(); i++) {
+			Parameter p = copy.getParams().get(i);
+			String declared = printer.parameter(p).replaceFirst("\\b" + p.getDeclarator().getName() + "\\b",
+					p.getDeclarator().getName() + suffix);
+			text.append(declared).append(" = ").append(printer.expression(call.getArgs().get(i))).append(";\n");
+		}
+		for (Statement s : bodyStatements) {
+			if (s instanceof ReturnStatement r) {
+				if (r.getValue() != null) {
+					text.append(result).append(" = ").append(printer.expression(r.getValue())).append(";\n");
+				}
+			} else {
+				text.append(printer.statement(s, 0));
+			}
+		}
+		text.append("}\n");
+		CompoundStatement list = (CompoundStatement) statement.eContainer();
+		int at = list.getStatements().indexOf(statement);
+		list.getStatements().addAll(at, Snippets.statements(text.toString(), dialect));
+		if (returnsValue) {
+			EcoreUtil.replace(call, Snippets.expression(result, dialect));
+		} else if (statement instanceof ExpressionStatement es && es.getExpression() == call) {
+			EcoreUtil.remove(statement);
+		} else {
+			throw PassRefusal.at(call, "the void function " + f.getName() + " is used as a value");
+		}
+	}
+
+	private static FunctionDefinition header(FunctionDefinition f) {
+		FunctionDefinition h = EcoreUtil.copy(f);
+		h.getBody().getStatements().clear();
+		return h;
+	}
+
+	/** {@code float}: the printed head up to the name, without qualifiers. */
+	private String returnType(FunctionDefinition f) {
+		String head = printer.topLevel(header(f));
+		head = head.substring(0, head.indexOf(f.getName() + "(")).strip();
+		head = head.substring(head.lastIndexOf('\n') + 1);
+		for (String q : List.of("__device__", "__host__", "__forceinline__", "__noinline__", "static", "inline")) {
+			head = head.replaceAll("\\b" + q + "\\b", "");
+		}
+		return head.strip();
+	}
+}

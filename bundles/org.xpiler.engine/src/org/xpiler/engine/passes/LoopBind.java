@@ -1,0 +1,436 @@
+package org.xpiler.engine.passes;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+
+import org.eclipse.emf.ecore.EObject;
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.core.vm.EntryPoint;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Assignment;
+import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.DeclarationStatement;
+import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.EmptyStatement;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.ForStatement;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.Parameter;
+import org.xpiler.lang.kernel.Postfix;
+import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.TopLevel;
+import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.printing.KernelPrinter;
+
+/**
+ * Loop bind: a sequential C++ program becomes a kernel of the target whose outermost loops run in parallel.
+ * Each top-level loop of the entry becomes a kernel of its own (in order, so that one loop's results are
+ * complete before the next starts); the loop is bound to the target's parallel index with a stride, so any
+ * trip count fits any launch: CUDA/HIP {@code blockIdx.x * blockDim.x + threadIdx.x} over a grid, BANG
+ * {@code taskId} over {@code taskDim}. For CUDA and HIP the entry becomes an {@code extern "C"} host wrapper
+ * with the same name and pointer parameters that copies the buffers to the device and back; for BANG the
+ * entry itself becomes the {@code __mlu_global__} kernel. The oracle (with its race detector) decides whether
+ * the iterations were independent; the single-thread knob value is the fallback that always holds.
+ *
+ * <pre>
+ * before (C++):  extern "C" void relu_kernel(const float* x, float* y) { for (int i = 0; i < 49152; i++) y[i] = ...; }
+ * after  (CUDA): __global__ void relu(const float* x, float* y) {
+ *                    for (int i = 0 + blockIdx.x * blockDim.x + threadIdx.x; i < 49152; i += gridDim.x * blockDim.x) ... }
+ *                extern "C" void relu_kernel(const float* x, float* y) { cudaMalloc ... relu<<<192, 256>>>(d_x, d_y); ... }
+ * </pre>
+ *
+ * Knobs: {@code bind} = {@code grid-stride} (threads per block from {@code threads}) or {@code task-stride}
+ * (BANG), or {@code single} (no parallel loop). Precondition: a C++ entry with pointer parameters whose
+ * sizes are known from the source's run.
+ */
+public final class LoopBind implements Pass {
+	/** How the outermost loops are spread over the target's parallel units. */
+	public enum Binding {
+		STRIDE, SINGLE
+	}
+
+	private final Binding binding;
+	private final int threadsPerBlock;
+	private final List<Buffer> buffers;
+
+	/**
+	 * What the source's run showed of one pointer parameter: its size, whether the kernel reads what the caller
+	 * put there, and whether it writes it. The host wrapper copies exactly that.
+	 */
+	public record Buffer(long bytes, boolean input, boolean output) {
+	}
+
+	/** @param buffers every pointer parameter of the entry, in order, from the source's run */
+	public LoopBind(Binding binding, int threadsPerBlock, List<Buffer> buffers) {
+		this.binding = binding;
+		this.threadsPerBlock = threadsPerBlock;
+		this.buffers = List.copyOf(buffers);
+	}
+
+	/** The knob values a tuner may enumerate for {@code to}. */
+	public static List<LoopBind> options(Dialect to, List<Buffer> pointerBytes) {
+		if (to == Dialect.BANG) {
+			return List.of(new LoopBind(Binding.STRIDE, 0, pointerBytes), new LoopBind(Binding.SINGLE, 0, pointerBytes));
+		}
+		return List.of(new LoopBind(Binding.STRIDE, 256, pointerBytes), new LoopBind(Binding.SINGLE, 1, pointerBytes));
+	}
+
+	@Override
+	public String name() {
+		return "loop-bind";
+	}
+
+	@Override
+	public String summary() {
+		return "bind the outermost loops to the target's blocks and threads (or tasks) and write its entry";
+	}
+
+	@Override
+	public Optional<String> refusal(TranslationUnit unit, Dialect from, Dialect to) {
+		if (from != Dialect.VNNI || to == Dialect.VNNI) {
+			return Optional.of("binds sequential C++ to CUDA, HIP or BANG only");
+		}
+		return Optional.empty();
+	}
+
+	@Override
+	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
+		PortableMath.rewrite(unit, from, to);
+		EntryPoint entry = EntryPoint.find(unit, Optional.empty());
+		FunctionDefinition f = entry.function();
+		KernelPrinter printer = Dialect.VNNI.printer();
+		List<TopLevel> items = new ArrayList<>();
+		for (TopLevel item : unit.getItems()) {
+			if (item instanceof LinkageBlock block) {
+				items.addAll(block.getItems());
+			} else {
+				items.add(item);
+			}
+		}
+		Set<String> taken = new HashSet<>();
+		items.forEach(i -> {
+			if (i instanceof FunctionDefinition g) {
+				taken.add(g.getName());
+			}
+		});
+		String base = f.getName().endsWith("_kernel") ? f.getName().substring(0, f.getName().length() - 7)
+				: f.getName() + "_device";
+		List<Segment> segments = segments(f.getBody());
+		boolean simt = to == Dialect.CUDA || to == Dialect.HIP;
+		StringBuilder out = new StringBuilder();
+		out.append(to == Dialect.CUDA ? "#include <cuda_runtime.h>\n" : to == Dialect.HIP ? "#include <hip/hip_runtime.h>\n" : "");
+		String functionQualifier = simt ? "__device__ " : "__mlu_func__ ";
+		for (TopLevel item : items) {
+			if (item == f || item instanceof Directive d && d.getText().startsWith("#include")) {
+				continue;
+			}
+			if (item instanceof FunctionDefinition g) {
+				out.append('\n').append(qualified(printer.topLevel(g), g, functionQualifier));
+			} else if (item instanceof Declaration d && simt) {
+				out.append("__device__ ").append(printer.topLevel(d));
+			} else {
+				out.append(printer.topLevel(item));
+			}
+		}
+		String parameters = String.join(", ", f.getParams().stream().map(printer::parameter).toList());
+		String arguments = String.join(", ", f.getParams().stream().map(p -> p.getDeclarator().getName()).toList());
+		Map<String, String> knobs = new LinkedHashMap<>();
+		knobs.put("bind", binding == Binding.SINGLE ? "single" : simt ? "grid-stride" : "task-stride");
+		if (simt) {
+			knobs.put("threads", Integer.toString(threadsPerBlock));
+			StringBuilder launches = new StringBuilder();
+			for (int k = 0; k < segments.size(); k++) {
+				String name = unique(segments.size() == 1 ? base : base + "_" + (k + 1), taken);
+				Segment segment = segments.get(k);
+				long blocks = segment.blocks(threadsPerBlock);
+				out.append("\n__global__ void ").append(name).append("(").append(parameters).append(")\n{\n")
+						.append(segment.body(printer, "blockIdx.x * blockDim.x + threadIdx.x", "gridDim.x * blockDim.x", null))
+						.append("}\n");
+				launches.append("    ").append(name).append("<<<").append(blocks).append(", ")
+						.append(binding == Binding.SINGLE || segment.loop == null ? 1 : threadsPerBlock).append(">>>(")
+						.append(deviceArguments(f)).append(");\n");
+			}
+			out.append('\n').append(wrapper(f, parameters, launches.toString(), to));
+		} else {
+			StringBuilder body = new StringBuilder();
+			for (Segment segment : segments) {
+				body.append("{\n").append(segment.body(printer, "taskId", "taskDim", "taskId == 0")).append("}\n");
+				if (segments.size() > 1) {
+					body.append("__sync_all();\n");
+				}
+			}
+			out.append("\nextern \"C\" __mlu_global__ void ").append(f.getName()).append("(").append(parameters)
+					.append(")\n{\n").append(body).append("}\n");
+		}
+		Snippets.replaceFile(unit, out.toString(), to);
+		knobs.put("kernels", Integer.toString(segments.size()));
+		return knobs;
+	}
+
+	private static boolean isPointerType(Parameter p) {
+		return !p.getDeclarator().getPointers().isEmpty();
+	}
+
+	private static String unique(String name, Set<String> taken) {
+		String candidate = name;
+		for (int i = 2; taken.contains(candidate); i++) {
+			candidate = name + "_" + i;
+		}
+		taken.add(candidate);
+		return candidate;
+	}
+
+	/** Adds the target's function qualifier after a template header, before the rest. */
+	private static String qualified(String printed, FunctionDefinition g, String qualifier) {
+		if (g.getTemplate() != null) {
+			int close = printed.indexOf('>', printed.indexOf("template"));
+			return printed.substring(0, close + 1) + "\n" + qualifier + printed.substring(close + 1).stripLeading();
+		}
+		int start = printed.indexOf(g.getName());
+		int line = printed.lastIndexOf('\n', start) + 1;
+		return printed.substring(0, line) + qualifier + printed.substring(line);
+	}
+
+	private String deviceArguments(FunctionDefinition f) {
+		List<String> args = new ArrayList<>();
+		for (Parameter p : f.getParams()) {
+			String name = p.getDeclarator().getName();
+			args.add(isPointerType(p) ? "d_" + name : name);
+		}
+		return String.join(", ", args);
+	}
+
+	/** The extern "C" host wrapper: device copies of every buffer, the launches, the copies back. */
+	private String wrapper(FunctionDefinition f, String parameters, String launches, Dialect to) {
+		String rt = to == Dialect.CUDA ? "cuda" : "hip";
+		StringBuilder allocate = new StringBuilder();
+		StringBuilder back = new StringBuilder();
+		StringBuilder free = new StringBuilder();
+		int pointer = 0;
+		for (Parameter p : f.getParams()) {
+			if (!isPointerType(p)) {
+				continue;
+			}
+			if (pointer >= buffers.size()) {
+				throw PassRefusal.at(p, "the size of the buffer " + p.getDeclarator().getName() + " is unknown");
+			}
+			Buffer buffer = buffers.get(pointer++);
+			long bytes = buffer.bytes();
+			String name = p.getDeclarator().getName();
+			String type = Dialect.VNNI.printer().parameter(p).replace("const ", "").replace("__restrict__", "")
+					.replace(name, "").strip();
+			allocate.append("    ").append(type).append(" d_").append(name).append(";\n");
+			allocate.append("    ").append(rt).append("Malloc((void**)&d_").append(name).append(", ").append(bytes)
+					.append(");\n");
+			if (buffer.input()) {
+				allocate.append("    ").append(rt).append("Memcpy(d_").append(name).append(", ").append(name).append(", ")
+						.append(bytes).append(", ").append(rt).append("MemcpyHostToDevice);\n");
+			}
+			if (buffer.output()) {
+				back.append("    ").append(rt).append("Memcpy(").append(name).append(", d_").append(name).append(", ")
+						.append(bytes).append(", ").append(rt).append("MemcpyDeviceToHost);\n");
+			}
+			free.append("    ").append(rt).append("Free(d_").append(name).append(");\n");
+		}
+		return "extern \"C\" void " + f.getName() + "(" + parameters + ")\n{\n" + allocate + launches + back + free
+				+ "}\n";
+	}
+
+	// ------------------------------------------------------------------ segments
+
+	/** The entry's body cut into the parts that become one kernel each. */
+	private List<Segment> segments(CompoundStatement body) {
+		List<Statement> statements = flatten(body.getStatements());
+		List<Statement> declarations = new ArrayList<>();
+		List<Segment> segments = new ArrayList<>();
+		List<Statement> pending = new ArrayList<>();
+		Set<String> topLevelNames = new HashSet<>();
+		for (Statement s : statements) {
+			if (s instanceof DeclarationStatement d) {
+				d.getDeclaration().getDeclarators().forEach(x -> topLevelNames.add(x.getName()));
+			}
+		}
+		boolean carriesState = false;
+		for (Statement s : statements) {
+			if (!(s instanceof DeclarationStatement) && assignsAny(s, topLevelNames)) {
+				carriesState = true;
+			}
+		}
+		if (carriesState || binding == Binding.SINGLE) {
+			return List.of(new Segment(List.of(), statements, null));
+		}
+		for (Statement s : statements) {
+			if (s instanceof DeclarationStatement) {
+				if (!pending.isEmpty()) {
+					segments.add(new Segment(List.copyOf(declarations), List.copyOf(pending), null));
+					pending.clear();
+				}
+				declarations.add(s);
+			} else if (boundLoop(s) != null) {
+				if (!pending.isEmpty()) {
+					segments.add(new Segment(List.copyOf(declarations), List.copyOf(pending), null));
+					pending.clear();
+				}
+				segments.add(new Segment(List.copyOf(declarations), List.of(s), boundLoop(s)));
+			} else if (!(s instanceof EmptyStatement)) {
+				pending.add(s);
+			}
+		}
+		if (!pending.isEmpty()) {
+			segments.add(new Segment(List.copyOf(declarations), List.copyOf(pending), null));
+		}
+		if (segments.isEmpty()) {
+			segments.add(new Segment(List.copyOf(declarations), List.of(), null));
+		}
+		return segments;
+	}
+
+	/**
+	 * The loop a top-level statement binds: a canonical loop itself, or the one loop of a block that holds
+	 * nothing else but declarations (a lifted launch).
+	 */
+	private static ForStatement boundLoop(Statement s) {
+		if (s instanceof ForStatement loop) {
+			return canonical(loop) != null ? loop : null;
+		}
+		if (s instanceof CompoundStatement block) {
+			List<Statement> others = block.getStatements().stream()
+					.filter(x -> !(x instanceof DeclarationStatement) && !(x instanceof EmptyStatement)).toList();
+			return others.size() == 1 ? boundLoop(others.get(0)) : null;
+		}
+		return null;
+	}
+
+	/** Blocks at the top of the entry are only scopes: their statements count as the entry's own. */
+	private static List<Statement> flatten(List<Statement> statements) {
+		boolean nested = statements.size() == 1 && statements.get(0) instanceof CompoundStatement;
+		if (nested) {
+			return flatten(((CompoundStatement) statements.get(0)).getStatements());
+		}
+		return new ArrayList<>(statements);
+	}
+
+	private static boolean assignsAny(EObject root, Set<String> names) {
+		for (var it = root.eAllContents(); it.hasNext();) {
+			EObject o = it.next();
+			Expression target = o instanceof Assignment a ? a.getLeft()
+					: o instanceof Postfix p ? p.getOperand()
+							: o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")) ? u.getOperand() : null;
+			if (target instanceof Name n && names.contains(n.getName()) && !declaredInside(root, n.getName())) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static boolean declaredInside(EObject root, String name) {
+		for (var it = root.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Declarator d && name.equals(d.getName())) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** {@code for (int i = a; i < b; i++)} (or {@code ++i}, {@code i += 1}): the loop variable, else null. */
+	static String canonical(ForStatement loop) {
+		if (loop.getInitDeclaration() == null || loop.getInitDeclaration().getDeclarators().size() != 1) {
+			return null;
+		}
+		Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
+		String i = x.getName();
+		if (!(x.getInitializer() instanceof Expression) || !x.getPointers().isEmpty()) {
+			return null;
+		}
+		if (!(loop.getCondition() instanceof Binary c) || !c.getOp().equals("<") || !(c.getLeft() instanceof Name n)
+				|| !n.getName().equals(i)) {
+			return null;
+		}
+		Expression u = loop.getUpdate();
+		boolean unit = u instanceof Postfix p && p.getOp().equals("++") && p.getOperand() instanceof Name pn
+				&& pn.getName().equals(i)
+				|| u instanceof Unary un && un.getOp().equals("++") && un.getOperand() instanceof Name unn
+						&& unn.getName().equals(i)
+				|| u instanceof Assignment a && a.getOp().equals("+=") && a.getLeft() instanceof Name an
+						&& an.getName().equals(i) && a.getRight() instanceof org.xpiler.lang.kernel.IntLiteral one
+						&& one.getValue().equals("1");
+		if (!unit || assignsAny(loop.getBody(), Set.of(i))) {
+			return null;
+		}
+		return i;
+	}
+
+	/** The statements of one kernel, with the declarations before them and the loop to bind (or none). */
+	private final class Segment {
+		private final List<Statement> declarations;
+		private final List<Statement> statements;
+		private final ForStatement loop;
+
+		Segment(List<Statement> declarations, List<Statement> statements, ForStatement loop) {
+			this.declarations = declarations;
+			this.statements = statements;
+			this.loop = loop;
+		}
+
+		/**
+		 * The kernel body: the bound loop strided by {@code index} and {@code stride}; statements outside a loop
+		 * run once, in the unit that {@code solo} selects (null when only one unit runs the kernel).
+		 */
+		String body(KernelPrinter printer, String index, String stride, String solo) {
+			StringBuilder out = new StringBuilder();
+			declarations.forEach(d -> out.append(printer.statement(d, 1)));
+			if (loop == null) {
+				if (solo != null) {
+					out.append("    if (").append(solo).append(") {\n");
+				}
+				statements.forEach(s -> out.append(printer.statement(s, solo != null ? 2 : 1)));
+				if (solo != null) {
+					out.append("    }\n");
+				}
+				return out.toString();
+			}
+			String i = canonical(loop);
+			Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
+			x.setInitializer(Snippets.expression("(" + printer.expression((Expression) x.getInitializer()) + ") + "
+					+ index, Dialect.VNNI));
+			loop.setUpdate(Snippets.expression(i + " += " + stride, Dialect.VNNI));
+			statements.forEach(s -> out.append(printer.statement(s, 1)));
+			return out.toString();
+		}
+
+		/** Blocks enough to give every iteration its own thread, when the trip count is known (before {@link #body}). */
+		long blocks(int threads) {
+			if (loop == null || binding == Binding.SINGLE) {
+				return 1;
+			}
+			ConstantFolder folder = new ConstantFolder();
+			for (Statement d : declarations) {
+				for (Declarator x : ((DeclarationStatement) d).getDeclaration().getDeclarators()) {
+					if (x.getInitializer() instanceof Expression e) {
+						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
+					}
+				}
+			}
+			Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
+			OptionalLong first = folder.fold((Expression) x.getInitializer());
+			OptionalLong end = folder.fold(((Binary) loop.getCondition()).getRight());
+			if (first.isEmpty() || end.isEmpty()) {
+				return 64;
+			}
+			long trips = Math.max(1, end.getAsLong() - first.getAsLong());
+			return Math.min(65535, (trips + threads - 1) / threads);
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package org.xpiler.engine.passes;
+
+import java.util.Map;
+import java.util.Optional;
+
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.TranslationUnit;
+
+/**
+ * Loop recovery: the parallel variables of the source become sequential loops, giving a plain C++ program
+ * (VNNI's dialect without intrinsics) that computes the same outputs. For CUDA and HIP the host wrapper's
+ * launches become block and thread loops, split at barriers ({@link SimtLoops}); for BANG C the task index
+ * becomes a loop over the launch's tasks ({@link TaskLoops}, after detensorize).
+ *
+ * <pre>
+ * before (CUDA): __global__ void relu(const float* x, float* y) { int i = blockIdx.x * 256 + threadIdx.x; ... }
+ *                extern "C" void relu_kernel(const float* x, float* y) { ... relu<<<192, 256>>>(d_x, d_y); ... }
+ * after  (C++):  extern "C" void relu_kernel(const float* x, float* y) {
+ *                    for (int blockIdx_x = 0; blockIdx_x < 192; ++blockIdx_x)
+ *                        for (int threadIdx_x = 0; threadIdx_x < 256; ++threadIdx_x) { int i = ...; ... } }
+ * </pre>
+ *
+ * Knobs: none; the launch configuration is the source's. Precondition: a CUDA/HIP host wrapper whose launch
+ * configurations are compile-time constants, or a BANG kernel whose intrinsics were detensorized.
+ */
+public final class LoopRecovery implements Pass {
+
+	@Override
+	public String name() {
+		return "loop-recovery";
+	}
+
+	@Override
+	public String summary() {
+		return "turn threadIdx/blockIdx or taskId into sequential loops, giving plain C++";
+	}
+
+	@Override
+	public Optional<String> refusal(TranslationUnit unit, Dialect from, Dialect to) {
+		if (from == Dialect.VNNI) {
+			return Optional.of("the source is already sequential C++");
+		}
+		return Optional.empty();
+	}
+
+	@Override
+	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
+		String text = from == Dialect.BANG ? new TaskLoops().recover(unit) : new SimtLoops(from).recover(unit);
+		Snippets.replaceFile(unit, text, Dialect.VNNI);
+		return Map.of();
+	}
+}

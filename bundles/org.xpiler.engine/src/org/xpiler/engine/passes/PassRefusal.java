@@ -1,0 +1,19 @@
+package org.xpiler.engine.passes;
+
+/**
+ * Thrown by {@link Pass#apply} when a precondition shows only while rewriting (a construct deep inside the
+ * kernel); the translator records the step as refused with this message, which names the construct and its
+ * line.
+ */
+public final class PassRefusal extends RuntimeException {
+	private static final long serialVersionUID = 1L;
+
+	public PassRefusal(String message) {
+		super(message);
+	}
+
+	/** A refusal located at {@code node}: {@code line 12: ...}. */
+	public static PassRefusal at(org.eclipse.emf.ecore.EObject node, String message) {
+		return new PassRefusal((node == null ? "" : Snippets.location(node) + ": ") + message);
+	}
+}

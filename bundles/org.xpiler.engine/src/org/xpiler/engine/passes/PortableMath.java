@@ -1,0 +1,64 @@
+package org.xpiler.engine.passes;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.TranslationUnit;
+
+/**
+ * Scalar math that one dialect has and another lacks, written with functions every dialect has:
+ * {@code rsqrtf(x)} is {@code (1.0f / sqrtf(x))}, {@code fmaf(a, b, c)} is {@code (a) * (b) + (c)} (one
+ * more rounding, within the oracle's float tolerance), CUDA's fast {@code __expf} is {@code expf}. A call
+ * is rewritten only when the target does not know the function and the file does not define it.
+ */
+final class PortableMath {
+	private static final Map<String, String> EQUIVALENTS = Map.ofEntries(Map.entry("rsqrtf", "(1.0f / sqrtf($0))"),
+			Map.entry("rsqrt", "(1.0 / sqrt($0))"), Map.entry("__expf", "expf($0)"), Map.entry("__logf", "logf($0)"),
+			Map.entry("__sinf", "sinf($0)"), Map.entry("__cosf", "cosf($0)"), Map.entry("__powf", "powf($0, $1)"),
+			Map.entry("__fdividef", "(($0) / ($1))"), Map.entry("__frcp_rn", "(1.0f / ($0))"),
+			Map.entry("__fsqrt_rn", "sqrtf($0)"), Map.entry("__saturatef", "fminf(fmaxf($0, 0.0f), 1.0f)"),
+			Map.entry("__fmaf_rn", "(($0) * ($1) + ($2))"), Map.entry("fmaf", "(($0) * ($1) + ($2))"),
+			Map.entry("fma", "(($0) * ($1) + ($2))"), Map.entry("__fadd_rn", "(($0) + ($1))"),
+			Map.entry("__fmul_rn", "(($0) * ($1))"), Map.entry("exp10f", "powf(10.0f, $0)"));
+
+	private PortableMath() {
+	}
+
+	/** Rewrites, in {@code unit} (parsed as {@code dialect}), the calls {@code target} would not know. */
+	static void rewrite(TranslationUnit unit, Dialect dialect, Dialect target) {
+		Set<String> defined = new HashSet<>();
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof FunctionDefinition f) {
+				defined.add(f.getName());
+			}
+		});
+		for (var item : unit.getItems()) {
+			if (item instanceof FunctionDefinition f) {
+				defined.add(f.getName());
+			}
+		}
+		List<Call> calls = new ArrayList<>();
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Call c && EQUIVALENTS.containsKey(Snippets.callee(c)) && !defined.contains(Snippets.callee(c))
+					&& !target.catalog().knows(Snippets.callee(c))) {
+				calls.add(c);
+			}
+		});
+		Collections.reverse(calls); // inner calls first, so that printed arguments are already rewritten
+		for (Call c : calls) {
+			String text = EQUIVALENTS.get(Snippets.callee(c));
+			for (int i = 0; i < c.getArgs().size(); i++) {
+				text = text.replace("$" + i, dialect.printer().expression(c.getArgs().get(i)));
+			}
+			EcoreUtil.replace(c, Snippets.expression(text, dialect));
+		}
+	}
+}

@@ -1,0 +1,960 @@
+package org.xpiler.engine.passes;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+
+import org.eclipse.emf.ecore.EObject;
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.core.vm.EntryPoint;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Assignment;
+import org.xpiler.lang.kernel.BuiltinType;
+import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.DeclarationStatement;
+import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.DoStatement;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.ExpressionStatement;
+import org.xpiler.lang.kernel.ForStatement;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.IfStatement;
+import org.xpiler.lang.kernel.Index;
+import org.xpiler.lang.kernel.KernelFactory;
+import org.xpiler.lang.kernel.KernelLaunch;
+import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.MemberAccess;
+import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.Parameter;
+import org.xpiler.lang.kernel.Postfix;
+import org.xpiler.lang.kernel.ReturnStatement;
+import org.xpiler.lang.kernel.Specifier;
+import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.TopLevel;
+import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.kernel.WhileStatement;
+import org.xpiler.lang.printing.KernelPrinter;
+
+/**
+ * Loop recovery for CUDA and HIP: the host wrapper keeps its name and parameters, its device buffers become
+ * the host buffers they were copied from or to, and every launch is replaced by the kernel's body inside
+ * sequential block and thread loops. Barriers split the thread loop (loop fission): variables that live
+ * across a barrier become one element per thread, shared memory becomes one array per block, and warp
+ * shuffles exchange values through a per-thread buffer at an implied barrier. Conditions around barriers
+ * that differ between threads become per-thread guards.
+ */
+final class SimtLoops {
+	private static final Set<String> SPECIAL = Set.of("threadIdx", "blockIdx", "blockDim", "gridDim");
+	private static final Set<String> DROPPED_RUNTIME = Set.of("DeviceSynchronize", "GetLastError", "PeekAtLastError",
+			"StreamSynchronize", "ThreadSynchronize", "DeviceReset");
+	private static final Set<String> DEVICE_QUALIFIERS = Set.of("__device__", "__host__", "__forceinline__",
+			"__noinline__", "__constant__", "__managed__");
+
+	private final Dialect from;
+	private final KernelPrinter printer;
+	private final int warpWidth;
+	private int shuffles;
+	private final Map<String, FunctionDefinition> devices = new LinkedHashMap<>();
+	private int guards;
+
+	SimtLoops(Dialect from) {
+		this.from = from;
+		this.printer = from.printer();
+		this.warpWidth = from == Dialect.HIP ? 64 : 32;
+	}
+
+	/** The sequential C++ program equivalent to {@code unit}. */
+	String recover(TranslationUnit unit) {
+		EntryPoint entry = EntryPoint.find(unit, java.util.Optional.empty());
+		if (entry.kind() != EntryPoint.Kind.HOST) {
+			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is a kernel without a host wrapper, so "
+					+ "its launch configuration is unknown; add the extern \"C\" wrapper that launches it");
+		}
+		Map<String, FunctionDefinition> kernels = new LinkedHashMap<>();
+		List<TopLevel> items = new ArrayList<>();
+		flatten(unit.getItems(), items);
+		for (TopLevel item : items) {
+			if (item instanceof FunctionDefinition f && EntryPoint.hasQualifier(f, "__global__") && f.getBody() != null) {
+				kernels.put(f.getName(), f);
+			}
+		}
+		for (TopLevel item : items) {
+			if (item instanceof FunctionDefinition f && f.getBody() != null && !kernels.containsKey(f.getName())) {
+				devices.put(f.getName(), f);
+			}
+		}
+		PortableMath.rewrite(unit, from, Dialect.VNNI);
+		StringBuilder out = new StringBuilder("#include <math.h>\n#include <string.h>\n");
+		for (TopLevel item : items) {
+			switch (item) {
+			case Directive d when d.getText().contains("cuda") || d.getText().contains("hip/")
+					|| d.getText().contains("<math.h>") || d.getText().contains("<string.h>") -> {
+			}
+			case FunctionDefinition f when kernels.containsKey(f.getName()) -> {
+			}
+			case FunctionDefinition f when f == entry.function() -> out.append(wrapper(f, kernels));
+			case FunctionDefinition f -> out.append(deviceFunction(f));
+			case Declaration d -> out.append(global(d));
+			default -> out.append(printer.topLevel(item));
+			}
+		}
+		return out.toString();
+	}
+
+	private static void flatten(List<TopLevel> items, List<TopLevel> out) {
+		for (TopLevel item : items) {
+			if (item instanceof LinkageBlock block) {
+				flatten(block.getItems(), out);
+			} else {
+				out.add(item);
+			}
+		}
+	}
+
+	private String deviceFunction(FunctionDefinition f) {
+		if (f.getBody() != null && DeviceInliner.cooperative(f, devices)) {
+			return ""; // inlined into the kernels that call it
+		}
+		if (f.getBody() != null) {
+			f.getBody().eAllContents().forEachRemaining(o -> {
+				if (o instanceof Name n && SPECIAL.contains(n.getName())) {
+					throw PassRefusal.at(n, "the device function " + f.getName() + " reads " + n.getName()
+							+ "; only kernels may use the thread index when lifting to sequential code");
+				}
+			});
+		}
+		f.getSpecifiers().removeIf(s -> s instanceof Specifier q && DEVICE_QUALIFIERS.contains(q.getName()));
+		return "\n" + printer.topLevel(f);
+	}
+
+	private String global(Declaration d) {
+		if (d.getSpecifiers().stream().anyMatch(s -> s instanceof Specifier q && q.getName().equals("__shared__"))) {
+			throw PassRefusal.at(d, "file-scope __shared__ memory is not supported when lifting");
+		}
+		d.getSpecifiers().removeIf(s -> s instanceof Specifier q && DEVICE_QUALIFIERS.contains(q.getName()));
+		return printer.topLevel(d);
+	}
+
+	// ------------------------------------------------------------------ the host wrapper
+
+	/** The runtime name without its dialect prefix: {@code cudaMemcpy} and {@code hipMemcpy} are {@code Memcpy}. */
+	private static String runtime(String name) {
+		if (name == null) {
+			return null;
+		}
+		if (name.startsWith("cuda")) {
+			return name.substring(4);
+		}
+		return name.startsWith("hip") ? name.substring(3) : null;
+	}
+
+	private String wrapper(FunctionDefinition f, Map<String, FunctionDefinition> kernels) {
+		CompoundStatement body = f.getBody();
+		Set<String> parameters = new HashSet<>();
+		f.getParams().forEach(p -> parameters.add(p.getDeclarator().getName()));
+		Set<String> device = new HashSet<>();
+		Map<String, String> alias = new HashMap<>();
+		List<Call> runtimeCalls = new ArrayList<>();
+		body.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Call call && runtime(Snippets.callee(call)) != null) {
+				runtimeCalls.add(call);
+			}
+		});
+		for (Call call : runtimeCalls) {
+			if (runtime(Snippets.callee(call)).equals("Malloc") && !call.getArgs().isEmpty()) {
+				device.add(addressed(call.getArgs().get(0), call));
+			}
+		}
+		for (Call call : runtimeCalls) {
+			if (runtime(Snippets.callee(call)).equals("Memcpy") && call.getArgs().size() == 4) {
+				String dst = nameOf(call.getArgs().get(0));
+				String src = nameOf(call.getArgs().get(1));
+				if (device.contains(dst) && parameters.contains(src)) {
+					bindAlias(alias, dst, src, call);
+				} else if (device.contains(src) && parameters.contains(dst)) {
+					bindAlias(alias, src, dst, call);
+				}
+			}
+		}
+		for (String buffer : device) {
+			if (!alias.containsKey(buffer)) {
+				throw PassRefusal.at(f, "the device buffer " + buffer + " is neither filled from nor copied back to a "
+						+ "parameter of " + f.getName() + "; scratch device buffers are not lifted yet");
+			}
+		}
+		for (Call call : runtimeCalls) {
+			String what = runtime(Snippets.callee(call));
+			Statement statement = Snippets.enclosingStatement(call);
+			if (!(statement instanceof ExpressionStatement es) || es.getExpression() != call) {
+				if (DROPPED_RUNTIME.contains(what) || what.equals("Malloc") || what.equals("Free")) {
+					throw PassRefusal.at(call, Snippets.callee(call) + " is used as a value; lift only plain calls");
+				}
+				continue;
+			}
+			switch (what) {
+			case "Malloc", "Free" -> EcoreUtil.remove(statement);
+			case "Memcpy" -> {
+				String dst = alias.getOrDefault(nameOf(call.getArgs().get(0)), nameOf(call.getArgs().get(0)));
+				String src = alias.getOrDefault(nameOf(call.getArgs().get(1)), nameOf(call.getArgs().get(1)));
+				if (dst != null && dst.equals(src)) {
+					EcoreUtil.remove(statement);
+				} else {
+					call.getArgs().remove(3);
+					((Name) call.getCallee()).setName("memcpy");
+				}
+			}
+			case "Memset" -> ((Name) call.getCallee()).setName("memset");
+			default -> {
+				if (DROPPED_RUNTIME.contains(what)) {
+					EcoreUtil.remove(statement);
+				} else if (!what.startsWith("Memcpy") && !what.equals("LaunchKernelGGL")) {
+					throw PassRefusal.at(call, Snippets.callee(call) + " has no sequential counterpart");
+				}
+			}
+			}
+		}
+		removeDeviceDeclarations(body, device);
+		body.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Name n && alias.containsKey(n.getName())) {
+				n.setName(alias.get(n.getName()));
+			}
+		});
+		LaunchConfigurations configurations = new LaunchConfigurations(body);
+		List<EObject> launches = new ArrayList<>();
+		body.eAllContents().forEachRemaining(o -> {
+			if (o instanceof KernelLaunch || o instanceof Call c && "hipLaunchKernelGGL".equals(Snippets.callee(c))) {
+				launches.add(o);
+			}
+		});
+		Map<String, Integer> launchCounts = new HashMap<>();
+		for (EObject launch : launches) {
+			launchCounts.merge(kernelName(launch), 1, Integer::sum);
+		}
+		for (EObject launch : launches) {
+			String name = kernelName(launch);
+			FunctionDefinition kernel = kernels.get(name);
+			if (kernel == null) {
+				throw PassRefusal.at(launch, "the launched kernel " + name + " is not defined in this file");
+			}
+			Statement statement = Snippets.enclosingStatement(launch);
+			if (!(statement instanceof ExpressionStatement es) || es.getExpression() != launch) {
+				throw PassRefusal.at(launch, "a launch must be a statement of its own");
+			}
+			List<Expression> config = launchConfig(launch);
+			if (config.size() > 2 && configurations.value(config.get(2)).orElse(-1) != 0) {
+				throw PassRefusal.at(launch, "dynamic shared memory (the third launch argument) is not lifted yet");
+			}
+			int[] grid = configurations.dims(config.get(0), launch);
+			int[] block = configurations.dims(config.get(1), launch);
+			FunctionDefinition instance = launchCounts.get(name) > 1 ? EcoreUtil.copy(kernel) : kernel;
+			String text = new KernelBody(instance, grid, block).lift(launchArgs(launch), printer.expression((Expression) launch));
+			List<Statement> lifted = Snippets.statements(text, from);
+			EcoreUtil.replace(statement, lifted.get(0));
+		}
+		configurations.removeDim3Declarations();
+		String text = printer.topLevel(f);
+		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
+		return "\n" + (externC ? "" : "extern \"C\" ") + text;
+	}
+
+	private static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
+		String previous = alias.putIfAbsent(deviceBuffer, host);
+		if (previous != null && !previous.equals(host)) {
+			throw PassRefusal.at(at, "the device buffer " + deviceBuffer + " is copied from/to both " + previous + " and "
+					+ host);
+		}
+	}
+
+	private static String addressed(Expression e, Call at) {
+		Expression inner = e;
+		while (true) {
+			if (inner instanceof org.xpiler.lang.kernel.Cast c) {
+				inner = c.getOperand();
+			} else if (inner instanceof org.xpiler.lang.kernel.Parenthesized p) {
+				inner = p.getExpression();
+			} else {
+				break;
+			}
+		}
+		if (inner instanceof Unary u && u.getOp().equals("&") && u.getOperand() instanceof Name n) {
+			return n.getName();
+		}
+		throw PassRefusal.at(at, "the allocated device buffer must be named: cudaMalloc((void**)&d_x, bytes)");
+	}
+
+	private static String nameOf(Expression e) {
+		return e instanceof Name n ? n.getName() : null;
+	}
+
+	private static void removeDeviceDeclarations(CompoundStatement body, Set<String> device) {
+		List<DeclarationStatement> declarations = new ArrayList<>();
+		body.eAllContents().forEachRemaining(o -> {
+			if (o instanceof DeclarationStatement d) {
+				declarations.add(d);
+			}
+		});
+		for (DeclarationStatement d : declarations) {
+			d.getDeclaration().getDeclarators().removeIf(x -> device.contains(x.getName()));
+			if (d.getDeclaration().getDeclarators().isEmpty()) {
+				EcoreUtil.remove(d);
+			}
+		}
+	}
+
+	private static String kernelName(EObject launch) {
+		Expression callee = launch instanceof KernelLaunch l ? l.getKernel() : ((Call) launch).getArgs().get(0);
+		if (callee instanceof Name n) {
+			return n.getName();
+		}
+		throw PassRefusal.at(launch, "only launches of a kernel by name are lifted (no templates or pointers)");
+	}
+
+	private static List<Expression> launchConfig(EObject launch) {
+		if (launch instanceof KernelLaunch l) {
+			return l.getConfig();
+		}
+		return ((Call) launch).getArgs().subList(1, 5);
+	}
+
+	private static List<Expression> launchArgs(EObject launch) {
+		if (launch instanceof KernelLaunch l) {
+			return l.getArgs();
+		}
+		List<Expression> args = ((Call) launch).getArgs();
+		return args.subList(5, args.size());
+	}
+
+	/** The host wrapper's compile-time values, for launch configurations. */
+	private static final class LaunchConfigurations {
+		private final ConstantFolder folder = new ConstantFolder();
+		private final Map<String, int[]> dim3 = new HashMap<>();
+		private final List<DeclarationStatement> dim3Declarations = new ArrayList<>();
+
+		LaunchConfigurations(CompoundStatement body) {
+			Set<String> assigned = new HashSet<>();
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof Assignment a && a.getLeft() instanceof Name n) {
+					assigned.add(n.getName());
+				} else if ((o instanceof Postfix p && p.getOperand() instanceof Name n)) {
+					assigned.add(n.getName());
+				} else if (o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--") || u.getOp().equals("&"))
+						&& u.getOperand() instanceof Name n) {
+					assigned.add(n.getName());
+				}
+			});
+			body.eAllContents().forEachRemaining(o -> {
+				if (!(o instanceof DeclarationStatement statement)) {
+					return;
+				}
+				Declaration d = statement.getDeclaration();
+				boolean isDim3 = d.getType() instanceof NamedType t && t.getName().equals("dim3");
+				if (isDim3) {
+					dim3Declarations.add(statement);
+				}
+				for (Declarator x : d.getDeclarators()) {
+					if (assigned.contains(x.getName()) || !x.getPointers().isEmpty() || !x.getDimensions().isEmpty()) {
+						continue;
+					}
+					if (isDim3) {
+						List<Expression> args = x.getConstructorArgs();
+						if (x.getInitializer() instanceof Call c && "dim3".equals(Snippets.callee(c))) {
+							args = c.getArgs();
+						}
+						int[] dims = fold(args);
+						if (dims != null) {
+							dim3.put(x.getName(), dims);
+						}
+					} else if (d.getType() instanceof BuiltinType && x.getInitializer() instanceof Expression e) {
+						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
+					}
+				}
+			});
+		}
+
+		private int[] fold(List<Expression> args) {
+			int[] dims = { 1, 1, 1 };
+			for (int i = 0; i < Math.min(3, args.size()); i++) {
+				OptionalLong v = folder.fold(args.get(i));
+				if (v.isEmpty()) {
+					return null;
+				}
+				dims[i] = (int) v.getAsLong();
+			}
+			return dims;
+		}
+
+		OptionalLong value(Expression e) {
+			return folder.fold(e);
+		}
+
+		int[] dims(Expression e, EObject launch) {
+			if (e instanceof Name n && dim3.containsKey(n.getName())) {
+				return dim3.get(n.getName());
+			}
+			if (e instanceof Call c && "dim3".equals(Snippets.callee(c))) {
+				int[] dims = fold(c.getArgs());
+				if (dims != null) {
+					return dims;
+				}
+			}
+			OptionalLong v = folder.fold(e);
+			if (v.isPresent()) {
+				return new int[] { (int) v.getAsLong(), 1, 1 };
+			}
+			throw PassRefusal.at(launch, "the launch configuration is not a compile-time constant; lifting specializes "
+					+ "the kernel for its grid and block");
+		}
+
+		void removeDim3Declarations() {
+			dim3Declarations.forEach(EcoreUtil::remove);
+		}
+	}
+
+	// ------------------------------------------------------------------ one launched kernel
+
+	/** A kernel specialized for one launch: its body inside block and thread loops, split at barriers. */
+	private final class KernelBody {
+		private final FunctionDefinition kernel;
+		private final int[] grid;
+		private final int[] block;
+		private final int threads;
+		private final String tid;
+		private final Map<Name, Declarator> declarations = new LinkedHashMap<>(); // EObjects hash by identity
+		private final Set<Declarator> uniform = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+		private final List<String> blockDeclarations = new ArrayList<>();
+		private boolean exits;
+		private boolean fission;
+
+		KernelBody(FunctionDefinition kernel, int[] grid, int[] block) {
+			this.kernel = kernel;
+			this.grid = grid;
+			this.block = block;
+			this.threads = block[0] * block[1] * block[2];
+			if (threads > 1024 || threads < 1) {
+				throw PassRefusal.at(kernel, "a block of " + threads + " threads is not a valid launch");
+			}
+			String x = block[0] > 1 ? "threadIdx_x" : "0";
+			String y = block[1] > 1 ? "threadIdx_y" : "0";
+			String z = block[2] > 1 ? "threadIdx_z" : "0";
+			if (threads == 1) {
+				tid = "0";
+			} else if (block[1] == 1 && block[2] == 1) {
+				tid = x;
+			} else if (block[2] == 1) {
+				tid = "(" + y + " * " + block[0] + " + " + x + ")";
+			} else {
+				tid = "((" + z + " * " + block[1] + " + " + y + ") * " + block[0] + " + " + x + ")";
+			}
+		}
+
+		String lift(List<Expression> args, String launchText) {
+			CompoundStatement body = kernel.getBody();
+			new DeviceInliner(devices, from).inlineCooperative(body);
+			replaceBuiltins(body);
+			rewriteShuffles(body);
+			fission = containsBarrier(body);
+			rewriteReturns(body);
+			resolve(body);
+			List<Piece> pieces = build(body.getStatements(), null);
+			expand(pieces);
+			StringBuilder out = new StringBuilder("{\n");
+			out.append("// ").append(launchText.replace('\n', ' ')).append('\n');
+			bindParameters(args, out);
+			String[] blockNames = { "blockIdx_x", "blockIdx_y", "blockIdx_z" };
+			int open = 0;
+			for (int d = 2; d >= 0; d--) {
+				if (grid[d] > 1) {
+					out.append("for (int ").append(blockNames[d]).append(" = 0; ").append(blockNames[d]).append(" < ")
+							.append(grid[d]).append("; ++").append(blockNames[d]).append(") {\n");
+					open++;
+				}
+			}
+			blockDeclarations.forEach(d -> out.append(d));
+			if (exits && fission) {
+				out.append("bool exited[").append(threads).append("];\n");
+				emitRegion(out, List.of(), null, tid.equals("0") ? "exited[0] = false;\n" : "exited[" + tid + "] = false;\n");
+			}
+			emit(pieces, out);
+			out.append("}\n".repeat(open));
+			out.append("}\n");
+			return out.toString();
+		}
+
+		private void bindParameters(List<Expression> args, StringBuilder out) {
+			List<Parameter> params = kernel.getParams();
+			if (params.size() != args.size()) {
+				throw PassRefusal.at(kernel, kernel.getName() + " takes " + params.size() + " arguments but is launched with "
+						+ args.size());
+			}
+			Set<String> bound = new HashSet<>();
+			for (int i = 0; i < params.size(); i++) {
+				String name = params.get(i).getDeclarator().getName();
+				String arg = printer.expression(args.get(i));
+				for (String earlier : bound) {
+					if (arg.matches(".*\\b" + java.util.regex.Pattern.quote(earlier) + "\\b.*")) {
+						throw PassRefusal.at(args.get(i), "the launch arguments reuse the kernel's parameter name " + earlier);
+					}
+				}
+				if (!arg.equals(name)) {
+					out.append(printer.parameter(params.get(i))).append(" = ").append(arg).append(";\n");
+					bound.add(name);
+				}
+			}
+		}
+
+		/** threadIdx.x becomes the loop variable threadIdx_x, blockDim.x and gridDim.x their launch values. */
+		private void replaceBuiltins(CompoundStatement body) {
+			List<EObject> nodes = new ArrayList<>();
+			body.eAllContents().forEachRemaining(nodes::add);
+			for (EObject node : nodes) {
+				if (node instanceof MemberAccess m && !m.isArrow() && m.getTarget() instanceof Name n
+						&& SPECIAL.contains(n.getName())) {
+					int axis = "xyz".indexOf(m.getMember());
+					if (axis < 0 || m.getMember().length() != 1) {
+						throw PassRefusal.at(m, n.getName() + "." + m.getMember() + " is not a dimension");
+					}
+					int[] extent = n.getName().equals("blockDim") ? block : n.getName().equals("gridDim") ? grid : null;
+					String text;
+					if (extent != null) {
+						text = Integer.toString(extent[axis]);
+					} else {
+						int[] bounds = n.getName().equals("threadIdx") ? block : grid;
+						text = bounds[axis] > 1 ? n.getName() + "_" + m.getMember() : "0";
+					}
+					EcoreUtil.replace(m, Snippets.expression(text, from));
+				} else if (node instanceof Name n && n.getName().equals("warpSize")) {
+					EcoreUtil.replace(n, Snippets.expression(Integer.toString(warpWidth), from));
+				}
+			}
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof Name n && SPECIAL.contains(n.getName())) {
+					throw PassRefusal.at(n, n.getName() + " is used as a whole; lift uses only its .x, .y and .z");
+				}
+				if (o instanceof Call c && Snippets.callee(c) != null) {
+					String callee = Snippets.callee(c);
+					if (callee.startsWith("atomic") || callee.startsWith("__ballot") || callee.startsWith("__any")
+							|| callee.startsWith("__all") || callee.equals("__activemask")
+							|| callee.startsWith("__syncthreads_") || callee.startsWith("wmma::")
+							|| callee.startsWith("__builtin_amdgcn")) {
+						throw PassRefusal.at(c, callee + " is not lifted to sequential code yet");
+					}
+				}
+			});
+		}
+
+		// ---------------------------------------------------------------- warp shuffles
+
+		private void rewriteShuffles(CompoundStatement body) {
+			List<Call> calls = new ArrayList<>();
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof Call c && Snippets.callee(c) != null && Snippets.callee(c).startsWith("__shfl")) {
+					calls.add(c);
+				}
+			});
+			for (Call call : calls) {
+				String name = Snippets.callee(call);
+				List<Expression> args = new ArrayList<>(call.getArgs());
+				if (name.endsWith("_sync")) {
+					args.remove(0);
+					name = name.substring(0, name.length() - "_sync".length());
+				}
+				if (args.size() < 2) {
+					throw PassRefusal.at(call, Snippets.callee(call) + " needs a value and a lane");
+				}
+				int width = warpWidth;
+				if (args.size() > 2) {
+					OptionalLong w = new ConstantFolder().fold(args.get(2));
+					if (w.isEmpty()) {
+						throw PassRefusal.at(call, "the shuffle width must be a constant");
+					}
+					width = (int) w.getAsLong();
+				}
+				String buffer = "shfl_buffer" + shuffles++;
+				blockDeclarations.add("double " + buffer + "[" + threads + "];\n");
+				String lane = "(" + tid + " % " + width + ")";
+				String operand = "(" + printer.expression(args.get(1)) + ")";
+				String own = buffer + "[" + tid + "]";
+				String read = switch (name) {
+				case "__shfl_down" -> "(" + lane + " + " + operand + " < " + width + " && " + tid + " + " + operand + " < "
+						+ threads + " ? " + buffer + "[" + tid + " + " + operand + "] : " + own + ")";
+				case "__shfl_up" -> "(" + lane + " >= " + operand + " ? " + buffer + "[" + tid + " - " + operand + "] : "
+						+ own + ")";
+				case "__shfl_xor" -> "(" + tid + " - " + lane + " + (" + lane + " ^ " + operand + ") < " + threads + " ? "
+						+ buffer + "[" + tid + " - " + lane + " + (" + lane + " ^ " + operand + ")] : " + own + ")";
+				case "__shfl" -> buffer + "[" + tid + " - " + lane + " + " + operand + " % " + width + "]";
+				default -> throw PassRefusal.at(call, Snippets.callee(call) + " is not a known shuffle");
+				};
+				Statement statement = Snippets.enclosingStatement(call);
+				CompoundStatement list = Snippets.ensureInBlock(statement);
+				int at = list.getStatements().indexOf(statement);
+				List<Statement> exchange = Snippets.statements(own + " = 0;\n__syncthreads();", from);
+				Assignment write = (Assignment) ((ExpressionStatement) exchange.get(0)).getExpression();
+				write.setRight(args.get(0)); // moves the value's own nodes, so its names resolve as written
+				list.getStatements().addAll(at, exchange);
+				EcoreUtil.replace(call, Snippets.expression(read, from));
+			}
+		}
+
+		// ---------------------------------------------------------------- names and regions
+
+		/** Maps every name that denotes a kernel-local variable to its declarator, honouring scopes. */
+		private void resolve(CompoundStatement body) {
+			List<Map<String, Declarator>> scopes = new ArrayList<>();
+			scopes.add(new HashMap<>());
+			walk(body, scopes);
+		}
+
+		private void walk(EObject node, List<Map<String, Declarator>> scopes) {
+			boolean opens = node instanceof CompoundStatement || node instanceof ForStatement;
+			if (opens) {
+				scopes.add(new HashMap<>());
+			}
+			if (node instanceof Name n) {
+				for (int i = scopes.size() - 1; i >= 0; i--) {
+					Declarator d = scopes.get(i).get(n.getName());
+					if (d != null) {
+						declarations.put(n, d);
+						break;
+					}
+				}
+			}
+			for (EObject child : node.eContents()) {
+				walk(child, scopes);
+				if (child instanceof Declarator d && d.getName() != null) {
+					scopes.get(scopes.size() - 1).put(d.getName(), d);
+				}
+			}
+			if (opens) {
+				scopes.remove(scopes.size() - 1);
+			}
+		}
+
+		private boolean isUniform(EObject node) {
+			List<EObject> all = new ArrayList<>();
+			all.add(node);
+			node.eAllContents().forEachRemaining(all::add);
+			for (EObject o : all) {
+				if (o instanceof Name n) {
+					if (n.getName().startsWith("threadIdx_") || n.getName().startsWith("shfl_buffer")) {
+						return false;
+					}
+					Declarator d = declarations.get(n);
+					if (d != null && !uniform.contains(d)) {
+						return false;
+					}
+				}
+			}
+			return true;
+		}
+
+		private boolean containsBarrier(EObject node) {
+			return Snippets.calls(node, "__syncthreads") || Snippets.calls(node, "__syncwarp");
+		}
+
+		private boolean isBarrier(Statement s) {
+			return s instanceof ExpressionStatement es && es.getExpression() instanceof Call c
+					&& ("__syncthreads".equals(Snippets.callee(c)) || "__syncwarp".equals(Snippets.callee(c)));
+		}
+
+		/** Splits statements at barriers. */
+		private List<Piece> build(List<Statement> statements, String guard) {
+			List<Piece> pieces = new ArrayList<>();
+			List<Statement> current = new ArrayList<>();
+			for (Statement s : new ArrayList<>(statements)) {
+				if (isBarrier(s)) {
+					flush(pieces, current, guard);
+				} else if (!containsBarrier(s)) {
+					current.add(s);
+				} else {
+					flush(pieces, current, guard);
+					pieces.addAll(structured(s, guard));
+				}
+			}
+			flush(pieces, current, guard);
+			return pieces;
+		}
+
+		private void flush(List<Piece> pieces, List<Statement> current, String guard) {
+			if (!current.isEmpty()) {
+				pieces.add(new Region(new ArrayList<>(current), guard));
+				current.clear();
+			}
+		}
+
+		private List<Statement> statementsOf(Statement s) {
+			return s instanceof CompoundStatement c ? c.getStatements() : List.of(s);
+		}
+
+		private List<Piece> structured(Statement s, String guard) {
+			switch (s) {
+			case CompoundStatement c -> {
+				return build(c.getStatements(), guard);
+			}
+			case ForStatement f -> {
+				if (f.getInitDeclaration() != null) {
+					uniform.addAll(f.getInitDeclaration().getDeclarators()); // when its initializer is, checked next
+				}
+				for (EObject header : new EObject[] { f.getInitDeclaration(), f.getInitExpression(), f.getCondition(),
+						f.getUpdate() }) {
+					if (header != null && !isUniform(header)) {
+						throw PassRefusal.at(f, "a loop containing a barrier must run alike in every thread of the block");
+					}
+				}
+				return List.of(new Loop(s, build(statementsOf(f.getBody()), guard)));
+			}
+			case WhileStatement w when isUniform(w.getCondition()) -> {
+				return List.of(new Loop(s, build(statementsOf(w.getBody()), guard)));
+			}
+			case IfStatement i when isUniform(i.getCondition()) -> {
+				return List.of(new Branch(i, build(statementsOf(i.getThen()), guard),
+						i.getElse() == null ? List.of() : build(statementsOf(i.getElse()), guard)));
+			}
+			case IfStatement i -> {
+				String name = "guard" + guards++;
+				blockDeclarations.add("bool " + name + "[" + threads + "];\n");
+				Statement set = Snippets.statements(name + "[" + tid + "] = 0;", from).get(0);
+				((Assignment) ((ExpressionStatement) set).getExpression()).setRight(i.getCondition());
+				List<Piece> pieces = new ArrayList<>();
+				pieces.add(new Region(new ArrayList<>(List.of(set)), guard));
+				String mine = name + "[" + tid + "]";
+				pieces.addAll(build(statementsOf(i.getThen()), and(guard, mine)));
+				if (i.getElse() != null) {
+					pieces.addAll(build(statementsOf(i.getElse()), and(guard, "!" + mine)));
+				}
+				return pieces;
+			}
+			default -> throw PassRefusal.at(s, "a barrier inside this statement cannot be lifted: it must sit in the "
+					+ "kernel body, a block, a loop or an if");
+			}
+		}
+
+		private static String and(String guard, String condition) {
+			return guard == null ? condition : condition == null ? guard : guard + " && " + condition;
+		}
+
+		private void rewriteReturns(CompoundStatement body) {
+			List<ReturnStatement> returns = new ArrayList<>();
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof ReturnStatement r) {
+					returns.add(r);
+				}
+			});
+			for (ReturnStatement r : returns) {
+				for (EObject up = r.eContainer(); up != body; up = up.eContainer()) {
+					if (up instanceof ForStatement || up instanceof WhileStatement || up instanceof DoStatement) {
+						throw PassRefusal.at(r, "a return inside a loop of the kernel cannot be lifted yet");
+					}
+				}
+				String replacement = fission ? "{ exited[" + tid + "] = true; continue; }" : "continue;";
+				if (threads == 1) {
+					throw PassRefusal.at(r, "a return in a single-thread block is not lifted yet");
+				}
+				EcoreUtil.replace(r, Snippets.statements(replacement, from).get(0));
+				exits = true;
+			}
+		}
+
+		/** Variables that a barrier separates from their declaration become one element per thread. */
+		private void expand(List<Piece> pieces) {
+			Map<Statement, Region> regionOf = new IdentityHashMap<>();
+			collectRegions(pieces, regionOf);
+			Set<Declarator> expanded = new java.util.LinkedHashSet<>();
+			for (Map.Entry<Name, Declarator> e : declarations.entrySet()) {
+				Declarator d = e.getValue();
+				if (uniform.contains(d)) {
+					continue;
+				}
+				Region declared = regionOf(d, regionOf);
+				Region used = regionOf(e.getKey(), regionOf);
+				if (declared != used || isShared(d)) {
+					expanded.add(d);
+				}
+			}
+			for (Declarator d : expanded) {
+				if (isShared(d)) {
+					blockDeclarations.add(declarationText(d, false));
+				} else {
+					blockDeclarations.add(declarationText(d, true));
+				}
+			}
+			for (Map.Entry<Name, Declarator> e : declarations.entrySet()) {
+				if (expanded.contains(e.getValue()) && !isShared(e.getValue())) {
+					Index index = KernelFactory.eINSTANCE.createIndex();
+					Name name = e.getKey();
+					EcoreUtil.replace(name, index);
+					index.setTarget(name);
+					index.setIndex(Snippets.expression(tid, from));
+				}
+			}
+			for (Declarator d : expanded) {
+				Declaration declaration = (Declaration) d.eContainer();
+				if (!(declaration.eContainer() instanceof DeclarationStatement statement)) {
+					throw PassRefusal.at(d, d.getName() + " lives across a barrier but is declared in a loop header");
+				}
+				if (d.getInitializer() != null && !isShared(d)) {
+					if (!(d.getInitializer() instanceof Expression init) || !d.getDimensions().isEmpty()) {
+						throw PassRefusal.at(d, "the array " + d.getName() + " lives across a barrier and has an initializer");
+					}
+					Statement assign = Snippets.statements(d.getName() + "[" + tid + "] = 0;", from).get(0);
+					((Assignment) ((ExpressionStatement) assign).getExpression()).setRight(init);
+					CompoundStatement list = (CompoundStatement) statement.eContainer();
+					list.getStatements().add(list.getStatements().indexOf(statement) + 1, assign);
+					Region region = regionOf.get(statement);
+					if (region != null) {
+						region.statements().add(region.statements().indexOf(statement) + 1, assign);
+					}
+				}
+				declaration.getDeclarators().remove(d);
+				if (declaration.getDeclarators().isEmpty()) {
+					Region region = regionOf.get(statement);
+					if (region != null) {
+						region.statements().remove(statement);
+					}
+					EcoreUtil.remove(statement);
+				}
+			}
+		}
+
+		private static boolean isShared(Declarator d) {
+			return d.eContainer() instanceof Declaration decl && decl.getSpecifiers().stream()
+					.anyMatch(s -> s instanceof Specifier q && q.getName().equals("__shared__"));
+		}
+
+		/** {@code float local_max[256];} for a per-thread variable, the plain array for shared memory. */
+		private String declarationText(Declarator d, boolean perThread) {
+			Declaration original = (Declaration) d.eContainer();
+			Declaration copy = EcoreUtil.copy(original);
+			copy.getDeclarators().clear();
+			Declarator x = EcoreUtil.copy(d);
+			x.setInitializer(null);
+			if (perThread) {
+				org.xpiler.lang.kernel.ArrayDimension dimension = KernelFactory.eINSTANCE.createArrayDimension();
+				dimension.setSize(Snippets.expression(Integer.toString(threads), from));
+				x.getDimensions().add(0, dimension);
+			}
+			copy.getDeclarators().add(x);
+			copy.getSpecifiers().removeIf(s -> s instanceof Specifier q && (q.getName().equals("__shared__")
+					|| q.getName().equals("static") || q.getName().equals("const") && d.getPointers().isEmpty()));
+			DeclarationStatement statement = KernelFactory.eINSTANCE.createDeclarationStatement();
+			statement.setDeclaration(copy);
+			return printer.statement(statement, 0);
+		}
+
+		private void collectRegions(List<Piece> pieces, Map<Statement, Region> regionOf) {
+			for (Piece p : pieces) {
+				switch (p) {
+				case Region r -> r.statements().forEach(s -> regionOf.put(s, r));
+				case Loop l -> collectRegions(l.body(), regionOf);
+				case Branch b -> {
+					collectRegions(b.then(), regionOf);
+					collectRegions(b.otherwise(), regionOf);
+				}
+				}
+			}
+		}
+
+		private static Region regionOf(EObject node, Map<Statement, Region> regionOf) {
+			for (EObject up = node; up != null; up = up.eContainer()) {
+				Region r = regionOf.get(up);
+				if (r != null) {
+					return r;
+				}
+			}
+			return null;
+		}
+
+		// ---------------------------------------------------------------- printing
+
+		private void emit(List<Piece> pieces, StringBuilder out) {
+			for (Piece p : pieces) {
+				switch (p) {
+				case Region r -> {
+					StringBuilder body = new StringBuilder();
+					r.statements().forEach(s -> body.append(printer.statement(s, 0)));
+					emitRegion(out, r.statements(), r.guard(), body.toString());
+				}
+				case Loop l -> {
+					out.append(header(l.statement())).append(" {\n");
+					emit(l.body(), out);
+					out.append("}\n");
+				}
+				case Branch b -> {
+					out.append(header(b.statement())).append(" {\n");
+					emit(b.then(), out);
+					out.append("}\n");
+					if (!b.otherwise().isEmpty()) {
+						out.append("else {\n");
+						emit(b.otherwise(), out);
+						out.append("}\n");
+					}
+				}
+				}
+			}
+		}
+
+		private void emitRegion(StringBuilder out, List<Statement> statements, String guard, String body) {
+			String[] names = { "threadIdx_x", "threadIdx_y", "threadIdx_z" };
+			int open = 0;
+			for (int d = 2; d >= 0; d--) {
+				if (block[d] > 1) {
+					out.append("for (int ").append(names[d]).append(" = 0; ").append(names[d]).append(" < ")
+							.append(block[d]).append("; ++").append(names[d]).append(") {\n");
+					open++;
+				}
+			}
+			String condition = guard;
+			if (exits && fission) {
+				condition = and("!exited[" + tid + "]", guard);
+			}
+			if (condition != null && !statements.isEmpty()) {
+				out.append("if (").append(condition).append(") {\n").append(body).append("}\n");
+			} else {
+				out.append(body);
+			}
+			out.append("}\n".repeat(open));
+		}
+
+		/** {@code for (int s = 128; s > 0; s >>= 1)}: the statement printed without its body. */
+		private String header(Statement s) {
+			Statement copy = EcoreUtil.copy(s);
+			CompoundStatement empty = KernelFactory.eINSTANCE.createCompoundStatement();
+			switch (copy) {
+			case ForStatement f -> f.setBody(empty);
+			case WhileStatement w -> w.setBody(empty);
+			case IfStatement i -> {
+				i.setThen(empty);
+				i.setElse(null);
+			}
+			default -> throw new IllegalStateException(s.toString());
+			}
+			String text = printer.statement(copy, 0).strip();
+			return text.substring(0, text.lastIndexOf('{')).strip();
+		}
+	}
+
+	private sealed interface Piece permits Region, Loop, Branch {
+	}
+
+	/** Statements every thread runs, one thread after the other, with no barrier between them. */
+	private record Region(List<Statement> statements, String guard) implements Piece {
+	}
+
+	/** A loop that contains a barrier and runs alike in all threads: it stays outside the thread loops. */
+	private record Loop(Statement statement, List<Piece> body) implements Piece {
+	}
+
+	/** An if with a block-uniform condition around barriers. */
+	private record Branch(IfStatement statement, List<Piece> then, List<Piece> otherwise) implements Piece {
+	}
+}

@@ -1,0 +1,119 @@
+package org.xpiler.engine.passes;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import org.eclipse.emf.ecore.EObject;
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
+import org.xpiler.lang.diagnostics.Diagnostic;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.ParsedKernel;
+
+/**
+ * Small helpers the passes share: new model nodes are written as C text and parsed (the grammar is the one
+ * authority on their shape), source locations for refusals, and whole-file replacement when a pass
+ * regenerates a file's text.
+ */
+public final class Snippets {
+	private static final KernelParser PARSER = new KernelParser();
+
+	private Snippets() {
+	}
+
+	/** {@code line 12}, for refusals and knob descriptions. */
+	public static String location(EObject node) {
+		var n = NodeModelUtils.findActualNodeFor(node);
+		return n == null ? "?" : "line " + n.getStartLine();
+	}
+
+	/** Parses a whole file; a parse error is a bug in the pass that wrote the text, so it says so. */
+	public static TranslationUnit file(String text, Dialect dialect) {
+		ParsedKernel parsed = PARSER.parse("generated" + "." + dialect.fileExtensions().get(0), text, dialect);
+		if (parsed.resource() == null || !parsed.resource().getErrors().isEmpty()) {
+			String errors = parsed.resource() == null ? first(parsed.errors())
+					: parsed.resource().getErrors().stream().limit(3).map(e -> "line " + e.getLine() + ": " + e.getMessage())
+							.collect(Collectors.joining("; "));
+			throw new IllegalStateException("generated code does not parse: " + errors + "\n" + text);
+		}
+		return parsed.unit();
+	}
+
+	private static String first(List<Diagnostic> diagnostics) {
+		return diagnostics.stream().limit(3).map(Diagnostic::format).collect(Collectors.joining("; "));
+	}
+
+	/** Statements parsed from {@code text} (one or more, in a function body). */
+	public static List<Statement> statements(String text, Dialect dialect) {
+		TranslationUnit unit = file("void snippet__() {\n" + text + "\n}\n", dialect);
+		FunctionDefinition f = (FunctionDefinition) unit.getItems().get(0);
+		return new ArrayList<>(f.getBody().getStatements());
+	}
+
+	public static Expression expression(String text, Dialect dialect) {
+		return PARSER.parseExpression(text, dialect);
+	}
+
+	/** Replaces every item of {@code unit} by the items of {@code text} parsed in {@code dialect}. */
+	public static void replaceFile(TranslationUnit unit, String text, Dialect dialect) {
+		TranslationUnit fresh = file(text, dialect);
+		unit.getItems().clear();
+		unit.getItems().addAll(new ArrayList<>(fresh.getItems()));
+	}
+
+	/** Whether {@code root} contains a call of {@code name}. */
+	public static boolean calls(EObject root, String name) {
+		if (isCallOf(root, name)) {
+			return true;
+		}
+		var it = root.eAllContents();
+		while (it.hasNext()) {
+			if (isCallOf(it.next(), name)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	public static boolean isCallOf(EObject node, String name) {
+		return node instanceof Call call && call.getCallee() instanceof Name callee && callee.getName().equals(name);
+	}
+
+	/** The callee's name, or null for calls through expressions. */
+	public static String callee(Call call) {
+		return call.getCallee() instanceof Name n ? n.getName() : null;
+	}
+
+	/** Makes {@code statement} sit in a block's statement list (wrapping a bare loop or if body in braces). */
+	public static CompoundStatement ensureInBlock(Statement statement) {
+		if (statement.eContainer() instanceof CompoundStatement block) {
+			return block;
+		}
+		CompoundStatement block = org.xpiler.lang.kernel.KernelFactory.eINSTANCE.createCompoundStatement();
+		EcoreUtil.replace(statement, block);
+		block.getStatements().add(statement);
+		return block;
+	}
+
+	/** The statement directly inside a block's list that contains {@code node}. */
+	public static Statement enclosingStatement(EObject node) {
+		EObject current = node;
+		while (current != null && !(current instanceof Statement s && s.eContainer() instanceof CompoundStatement)) {
+			if (current instanceof Statement s && !(s.eContainer() instanceof CompoundStatement)
+					&& !(s.eContainer() instanceof Statement)) {
+				return s;
+			}
+			current = current.eContainer();
+		}
+		return (Statement) current;
+	}
+}
