@@ -131,6 +131,7 @@ public final class LoopBind implements Pass {
 		boolean simt = to == Dialect.CUDA || to == Dialect.HIP;
 		StringBuilder out = new StringBuilder();
 		out.append(to == Dialect.CUDA ? "#include <cuda_runtime.h>\n" : to == Dialect.HIP ? "#include <hip/hip_runtime.h>\n" : "");
+		out.append(simt ? "#include <stdint.h>\n" : "");
 		String functionQualifier = simt ? "__device__ " : "__mlu_func__ ";
 		for (TopLevel item : items) {
 			if (item == f || item instanceof Directive d && d.getText().startsWith("#include")) {

@@ -95,11 +95,11 @@ final class SimtLoops {
 			}
 		}
 		PortableMath.rewrite(unit, from, Dialect.VNNI);
-		StringBuilder out = new StringBuilder("#include <math.h>\n#include <string.h>\n");
+		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
 		for (TopLevel item : items) {
 			switch (item) {
 			case Directive d when d.getText().contains("cuda") || d.getText().contains("hip/")
-					|| d.getText().contains("<math.h>") || d.getText().contains("<string.h>") -> {
+					|| d.getText().contains("<math.h>") || d.getText().contains("<string.h>") || d.getText().contains("<stdint.h>") -> {
 			}
 			case FunctionDefinition f when kernels.containsKey(f.getName()) -> {
 			}

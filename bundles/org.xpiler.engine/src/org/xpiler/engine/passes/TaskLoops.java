@@ -103,13 +103,13 @@ final class TaskLoops {
 			}
 		});
 		Set<Declaration> perTask = perTaskBuffers(items, entry.function());
-		StringBuilder out = new StringBuilder("#include <math.h>\n#include <string.h>\n");
+		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
 		for (TopLevel item : items) {
 			if (item instanceof Declaration d && perTask.contains(d)) {
 				continue;
 			}
 			if (item instanceof org.xpiler.lang.kernel.Directive d && (d.getText().contains("bang")
-					|| d.getText().contains("mlu") || d.getText().contains("<math.h>") || d.getText().contains("<string.h>"))) {
+					|| d.getText().contains("mlu") || d.getText().contains("<math.h>") || d.getText().contains("<string.h>") || d.getText().contains("<stdint.h>"))) {
 				continue;
 			}
 			strip(item);

@@ -1,0 +1,206 @@
+package org.xpiler.engine.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.xpiler.devices.KernelSource;
+import org.xpiler.engine.passes.LoopBind;
+import org.xpiler.engine.passes.LoopRecovery;
+import org.xpiler.engine.passes.PassRefusal;
+import org.xpiler.engine.pipeline.StepRecord;
+import org.xpiler.engine.pipeline.Translator;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.parsing.KernelParser;
+
+/**
+ * Loop recovery and loop bind on small programs: what they write, that the oracle accepts it, and how they
+ * refuse what they cannot do.
+ */
+public class LoopPassesTest {
+	private static final String BLOCK_SUM = """
+			__global__ void block_sum(const float* x, float* out)
+			{
+			    __shared__ float partial[128];
+			    int t = threadIdx.x;
+			    partial[t] = x[blockIdx.x * 128 + t];
+			    __syncthreads();
+			    for (int s = 64; s > 0; s >>= 1) {
+			        if (t < s) {
+			            partial[t] += partial[t + s];
+			        }
+			        __syncthreads();
+			    }
+			    if (t == 0) {
+			        out[blockIdx.x] = partial[0];
+			    }
+			}
+
+			extern "C" void block_sum_kernel(const float* x, float* out)
+			{
+			    float* d_x;
+			    float* d_out;
+			    cudaMalloc((void**)&d_x, 4 * 128 * sizeof(float));
+			    cudaMalloc((void**)&d_out, 4 * sizeof(float));
+			    cudaMemcpy(d_x, x, 4 * 128 * sizeof(float), cudaMemcpyHostToDevice);
+			    block_sum<<<4, 128>>>(d_x, d_out);
+			    cudaMemcpy(out, d_out, 4 * sizeof(float), cudaMemcpyDeviceToHost);
+			    cudaFree(d_x);
+			    cudaFree(d_out);
+			}
+			""";
+
+	private static Translator.Result translate(String name, String text, Dialect from, Dialect to) {
+		return new Translator().translate(new KernelSource(Path.of(name), from, text), to, 3);
+	}
+
+	private static TranslationUnit parse(String text, Dialect dialect) {
+		return new KernelParser().parse("t." + dialect.fileExtensions().get(0), text, dialect).unit();
+	}
+
+	@Test
+	public void aBarrierReductionBecomesThreadLoopsSplitAtTheBarriers() {
+		Translator.Result result = translate("block_sum.cu", BLOCK_SUM, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(result.record().verified(), result.record().reason());
+		String out = result.output().orElseThrow();
+		assertFalse(out.contains("__syncthreads"), out);
+		assertFalse(out.contains("cudaMalloc"), out);
+		assertTrue(out.contains("for (int blockIdx_x = 0; blockIdx_x < 4; ++blockIdx_x)"), out);
+		assertTrue(out.contains("float partial[128];"), out); // shared memory: one array per block
+		assertTrue(out.contains("int t[128];"), out); // lives across barriers: one element per thread
+		assertTrue(out.contains("for (int s = 64; s > 0; s >>= 1) {"), out); // the uniform loop stays outside
+		assertEquals("loop-recovery", result.record().steps().get(0).pass());
+	}
+
+	@Test
+	public void aBarrierInALoopWhoseTripCountDependsOnTheThreadIsRefusedWithItsLine() {
+		String cuda = BLOCK_SUM.replace("for (int s = 64; s > 0; s >>= 1) {", "for (int s = t; s > 0; s >>= 1) {");
+		TranslationUnit unit = parse(cuda, Dialect.CUDA);
+		PassRefusal refusal = assertThrows(PassRefusal.class,
+				() -> new LoopRecovery().apply(unit, Dialect.CUDA, Dialect.VNNI));
+		assertEquals("line 7: a loop containing a barrier must run alike in every thread of the block",
+				refusal.getMessage());
+	}
+
+	@Test
+	public void aKernelWithoutHostWrapperIsRefusedBecauseItsLaunchIsUnknown() {
+		String cuda = BLOCK_SUM.substring(0, BLOCK_SUM.indexOf("extern \"C\""));
+		TranslationUnit unit = parse(cuda, Dialect.CUDA);
+		PassRefusal refusal = assertThrows(PassRefusal.class,
+				() -> new LoopRecovery().apply(unit, Dialect.CUDA, Dialect.VNNI));
+		assertTrue(refusal.getMessage().startsWith("line 1: the entry block_sum is a kernel without a host wrapper"),
+				refusal.getMessage());
+	}
+
+	@Test
+	public void warpShufflesExchangeValuesThroughAPerThreadBuffer() {
+		String cuda = """
+				__global__ void warp_sum(const float* x, float* out)
+				{
+				    float v = x[threadIdx.x];
+				    for (int offset = 16; offset > 0; offset /= 2) {
+				        v += __shfl_down_sync(0xffffffff, v, offset);
+				    }
+				    if (threadIdx.x % 32 == 0) {
+				        out[threadIdx.x / 32] = v;
+				    }
+				}
+
+				extern "C" void warp_sum_kernel(const float* x, float* out)
+				{
+				    float* d_x;
+				    float* d_out;
+				    cudaMalloc((void**)&d_x, 64 * sizeof(float));
+				    cudaMalloc((void**)&d_out, 2 * sizeof(float));
+				    cudaMemcpy(d_x, x, 64 * sizeof(float), cudaMemcpyHostToDevice);
+				    warp_sum<<<1, 64>>>(d_x, d_out);
+				    cudaMemcpy(out, d_out, 2 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(d_x);
+				    cudaFree(d_out);
+				}
+				""";
+		Translator.Result result = translate("warp_sum.cu", cuda, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(result.record().verified(), result.record().reason());
+		assertTrue(result.output().get().contains("shfl_buffer0[threadIdx_x] = v[threadIdx_x];"), result.output().get());
+	}
+
+	@Test
+	public void aBangKernelIsRecoveredAsALoopOverItsTasks() {
+		String bang = """
+				__nram__ float buffer[256];
+
+				extern "C" __mlu_global__ void scale_kernel(const float* x, float* y)
+				{
+				    for (int row = taskId; row < 32; row += taskDim) {
+				        __memcpy(buffer, x + row * 256, 256 * sizeof(float), GDRAM2NRAM);
+				        __bang_mul_scalar(buffer, buffer, 2.0f, 256);
+				        __memcpy(y + row * 256, buffer, 256 * sizeof(float), NRAM2GDRAM);
+				    }
+				}
+				""";
+		Translator.Result result = translate("scale.mlu", bang, Dialect.BANG, Dialect.VNNI);
+		assertTrue(result.record().verified(), result.record().reason());
+		List<String> passes = result.record().steps().stream().map(StepRecord::pass).toList();
+		assertEquals(List.of("detensorize", "loop-recovery"), passes);
+		String out = result.output().get();
+		assertTrue(out.contains("for (int taskId = 0; taskId < 16; ++taskId) {"), out);
+		assertTrue(out.contains("row += 16"), out);
+		assertFalse(out.contains("__nram__"), out);
+	}
+
+	@Test
+	public void loopBindStridesTheOutermostLoopOverTheGridAndWritesTheHostWrapper() {
+		String cpp = """
+				extern "C" void scale_kernel(const float* x, float* y)
+				{
+				    for (int i = 0; i < 4096; i++) {
+				        y[i] = 2.0f * x[i];
+				    }
+				}
+				""";
+		Translator.Result result = translate("scale.cpp", cpp, Dialect.VNNI, Dialect.CUDA);
+		assertTrue(result.record().verified(), result.record().reason());
+		StepRecord bind = result.record().steps().get(result.record().steps().size() - 1);
+		assertEquals("loop-bind", bind.pass());
+		assertEquals("grid-stride", bind.knobs().get("bind"));
+		String out = result.output().get();
+		assertTrue(out.contains("__global__ void scale(const float *x, float *y)"), out);
+		assertTrue(out.contains("for (int i = (0) + blockIdx.x * blockDim.x + threadIdx.x; i < 4096; i += gridDim.x * blockDim.x)"), out);
+		assertTrue(out.contains("scale<<<16, 256>>>(d_x, d_y);"), out);
+		assertTrue(out.contains("cudaMemcpy(y, d_y, 16384, cudaMemcpyDeviceToHost);"), out);
+		assertFalse(out.contains("cudaMemcpy(d_y, y"), out); // y is only written: nothing to copy in
+	}
+
+	@Test
+	public void aLoopCarriedDependenceMakesTheOracleDropTheParallelBindingForTheSingleThreadOne() {
+		String cpp = """
+				extern "C" void prefix_kernel(const float* x, float* y)
+				{
+				    y[0] = x[0];
+				    for (int i = 1; i < 512; i++) {
+				        y[i] = y[i - 1] + x[i];
+				    }
+				}
+				""";
+		Translator.Result result = translate("prefix.cpp", cpp, Dialect.VNNI, Dialect.BANG);
+		assertTrue(result.record().verified(), result.record().reason());
+		List<StepRecord> binds = result.record().steps().stream().filter(s -> s.pass().equals("loop-bind")).toList();
+		assertEquals("rejected", binds.get(0).verdict(), binds.get(0).reason());
+		assertEquals("single", binds.get(1).knobs().get("bind"));
+		assertEquals("accepted", binds.get(1).verdict());
+	}
+
+	@Test
+	public void loopBindRefusesAnythingButSequentialCpp() {
+		TranslationUnit unit = parse(BLOCK_SUM, Dialect.CUDA);
+		String refusal = new LoopBind(LoopBind.Binding.STRIDE, 256, List.of()).refusal(unit, Dialect.CUDA, Dialect.HIP)
+				.orElseThrow();
+		assertEquals("binds sequential C++ to CUDA, HIP or BANG only", refusal);
+	}
+}
