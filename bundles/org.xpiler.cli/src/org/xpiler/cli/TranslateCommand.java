@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "translate", mixinStandardHelpOptions = true,
 		description = { "Translate a kernel to another dialect; every step is checked against the source on the "
 				+ "virtual device. OUT is written only when the result verified (exit 0); otherwise exit 1 with the "
-				+ "failing step's reason. Implemented so far: CUDA <-> HIP." })
+				+ "failing step's reason. CUDA and HIP map directly; the other directions go through sequential C++ "
+				+ "(detensorize, loop recovery, loop bind)." })
 class TranslateCommand implements Callable<Integer> {
 
 	@Spec
