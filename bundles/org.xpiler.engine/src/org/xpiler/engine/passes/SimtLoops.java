@@ -66,6 +66,8 @@ final class SimtLoops {
 	private final int warpWidth;
 	private int shuffles;
 	private final Map<String, FunctionDefinition> devices = new LinkedHashMap<>();
+	/** Object-like {@code #define NAME value} macros of the file, for launch configurations. */
+	private final Map<String, String> macros = new LinkedHashMap<>();
 	private int guards;
 
 	SimtLoops(Dialect from) {
@@ -92,6 +94,12 @@ final class SimtLoops {
 		for (TopLevel item : items) {
 			if (item instanceof FunctionDefinition f && f.getBody() != null && !kernels.containsKey(f.getName())) {
 				devices.put(f.getName(), f);
+			}
+			if (item instanceof Directive d) {
+				var define = java.util.regex.Pattern.compile("#\\s*define\\s+(\\w+)\\s+(.+)").matcher(d.getText().strip());
+				if (define.matches()) {
+					macros.put(define.group(1), define.group(2).replaceAll("//.*$", "").strip());
+				}
 			}
 		}
 		PortableMath.rewrite(unit, from, Dialect.VNNI);
@@ -230,7 +238,7 @@ final class SimtLoops {
 				n.setName(alias.get(n.getName()));
 			}
 		});
-		LaunchConfigurations configurations = new LaunchConfigurations(body);
+		LaunchConfigurations configurations = new LaunchConfigurations(body, macros);
 		List<EObject> launches = new ArrayList<>();
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof KernelLaunch || o instanceof Call c && "hipLaunchKernelGGL".equals(Snippets.callee(c))) {
@@ -341,7 +349,14 @@ final class SimtLoops {
 		private final Map<String, int[]> dim3 = new HashMap<>();
 		private final List<DeclarationStatement> dim3Declarations = new ArrayList<>();
 
-		LaunchConfigurations(CompoundStatement body) {
+		LaunchConfigurations(CompoundStatement body, Map<String, String> macros) {
+			macros.forEach((name, value) -> {
+				try {
+					folder.fold(Snippets.expression(value, Dialect.VNNI)).ifPresent(v -> folder.define(name, v));
+				} catch (IllegalArgumentException notAnExpression) {
+					// a macro that is not a constant (a function-like or statement macro) does not size launches
+				}
+			});
 			Set<String> assigned = new HashSet<>();
 			body.eAllContents().forEachRemaining(o -> {
 				if (o instanceof Assignment a && a.getLeft() instanceof Name n) {
