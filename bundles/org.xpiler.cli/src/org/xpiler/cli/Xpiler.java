@@ -13,8 +13,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 /** The root of the {@code xpiler} command line: global options, the subcommands and the exit-code policy. */
 @Command(name = "xpiler", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
 		description = "Ports tensor kernels between CUDA C, HIP, Cambricon BANG C and C++ with AVX-512 VNNI.",
-		subcommands = { ParseCommand.class, TranslateCommand.class, RunCommand.class, VerifyCommand.class, DialectsCommand.class, WorkbenchCommand.class,
-				CommandLine.HelpCommand.class },
+		subcommands = { ParseCommand.class, TranslateCommand.class, RunCommand.class, VerifyCommand.class,
+				EvalCommand.class, DialectsCommand.class, WorkbenchCommand.class, CommandLine.HelpCommand.class },
 		footer = { "", "Exit codes: 0 ok, 1 bad input or failed check, 2 internal error." })
 public class Xpiler implements Runnable {
 
