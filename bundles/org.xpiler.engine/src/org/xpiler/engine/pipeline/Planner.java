@@ -4,25 +4,36 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.xpiler.engine.passes.BangDetensorize;
+import org.xpiler.engine.passes.BangTensorize;
 import org.xpiler.engine.passes.LoopBind;
+import org.xpiler.engine.passes.LoopFuse;
 import org.xpiler.engine.passes.LoopRecovery;
 import org.xpiler.engine.passes.Pass;
 import org.xpiler.engine.passes.SimtRuntimeMapping;
 import org.xpiler.engine.passes.VnniDetensorize;
+import org.xpiler.engine.passes.VnniTensorize;
 import org.xpiler.lang.dialect.Dialect;
 
 /**
  * Turns a direction into the plans to try, best first. A plan is a sequence of stages; a stage holds the
  * alternative passes (or knob values) for one position, tried in order until the oracle accepts one. Between
  * the two SIMT dialects one mapping suffices; every other direction lifts the source to sequential C++
- * (detensorize, loop recovery) and lowers it to the target (loop bind).
+ * (detensorize, loop recovery, loop fuse) and lowers it to the target (loop bind, then tensorize where the
+ * target has vector intrinsics for the loops).
  */
 public final class Planner {
 
-	/** One position of a plan: the alternatives and the dialect their output is written in. */
-	public record Stage(List<Pass> alternatives, Dialect output) {
+	/**
+	 * One position of a plan: the alternatives and the dialect their output is written in. An optional stage
+	 * (an improvement such as fusing or tensorizing) leaves the code as it was when no alternative holds.
+	 */
+	public record Stage(List<Pass> alternatives, Dialect output, boolean optional) {
 		public Stage {
 			alternatives = List.copyOf(alternatives);
+		}
+
+		public Stage(List<Pass> alternatives, Dialect output) {
+			this(alternatives, output, false);
 		}
 	}
 
@@ -40,9 +51,14 @@ public final class Planner {
 			plans.add(List.of(new Stage(List.of(new SimtRuntimeMapping()), to)));
 		}
 		List<Stage> lifted = new ArrayList<>(lift(from));
-		if (to != Dialect.VNNI) {
+		if (to == Dialect.VNNI) {
+			lifted.add(new Stage(List.of(new VnniTensorize()), Dialect.VNNI, true));
+		} else {
 			List<Pass> binds = new ArrayList<>(LoopBind.options(to, buffers));
 			lifted.add(new Stage(binds, to));
+		}
+		if (to == Dialect.BANG) {
+			lifted.add(new Stage(new ArrayList<>(BangTensorize.options()), Dialect.BANG, true));
 		}
 		if (!lifted.isEmpty()) {
 			plans.add(lifted);
@@ -53,7 +69,8 @@ public final class Planner {
 	/** The stages that turn {@code from} into sequential C++ (VNNI's dialect without intrinsics). */
 	private static List<Stage> lift(Dialect from) {
 		return switch (from) {
-		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery()), Dialect.VNNI));
+		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery()), Dialect.VNNI),
+				new Stage(List.of(new LoopFuse()), Dialect.VNNI, true));
 		case BANG -> List.of(new Stage(List.of(new BangDetensorize()), Dialect.BANG),
 				new Stage(List.of(new LoopRecovery()), Dialect.VNNI));
 		case VNNI -> List.of(new Stage(List.of(new VnniDetensorize()), Dialect.VNNI));

@@ -67,14 +67,24 @@ public final class Translator {
 			for (Planner.Stage stage : plan) {
 				StepRecord accepted = null;
 				List<String> rejections = new ArrayList<>();
+				java.util.Set<String> refusedPasses = new java.util.HashSet<>();
 				for (Pass pass : stage.alternatives()) {
+					if (refusedPasses.contains(pass.name())) {
+						continue; // its precondition does not depend on the knob values: the other values refuse too
+					}
 					StepRecord step = step(pass, source, current, dialect, stage.output(), seed);
+					if ("refused".equals(step.verdict())) {
+						refusedPasses.add(pass.name());
+					}
 					steps.add(step);
 					if (step.accepted()) {
 						accepted = step;
 						break;
 					}
 					rejections.add(pass.name() + knobText(step) + " " + step.verdict() + ": " + step.reason());
+				}
+				if (accepted == null && stage.optional()) {
+					continue; // an improvement that does not apply: the code stays as it was
 				}
 				if (accepted == null) {
 					reason = String.join("; ", rejections);
