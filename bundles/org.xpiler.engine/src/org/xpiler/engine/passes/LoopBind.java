@@ -47,7 +47,7 @@ import org.xpiler.lang.printing.KernelPrinter;
  * <pre>
  * before (C++):  extern "C" void relu_kernel(const float* x, float* y) { for (int i = 0; i < 49152; i++) y[i] = ...; }
  * after  (CUDA): __global__ void relu(const float* x, float* y) {
- *                    for (int i = 0 + blockIdx.x * blockDim.x + threadIdx.x; i < 49152; i += gridDim.x * blockDim.x) ... }
+ *                    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < 49152; i += gridDim.x * blockDim.x) ... }
  *                extern "C" void relu_kernel(const float* x, float* y) { cudaMalloc ... relu<<<192, 256>>>(d_x, d_y); ... }
  * </pre>
  *
@@ -60,6 +60,9 @@ public final class LoopBind implements Pass {
 	public enum Binding {
 		STRIDE, SINGLE
 	}
+
+	/** Per-thread arrays above this size move to device memory (hipcc allows 128 KiB of stack per thread). */
+	private static final long LARGE_ARRAY_BYTES = 16 * 1024;
 
 	private final Binding binding;
 	private final int threadsPerBlock;
@@ -128,6 +131,10 @@ public final class LoopBind implements Pass {
 		String base = f.getName().endsWith("_kernel") ? f.getName().substring(0, f.getName().length() - 7)
 				: f.getName() + "_device";
 		List<Segment> segments = segments(f.getBody());
+		if (binding == Binding.STRIDE && segments.stream().allMatch(seg -> seg.loop == null)) {
+			throw PassRefusal.at(f, "no loop of the form for (int i = a; i < b; i++) at the top of " + f.getName()
+					+ " to bind");
+		}
 		boolean simt = to == Dialect.CUDA || to == Dialect.HIP;
 		StringBuilder out = new StringBuilder();
 		out.append(to == Dialect.CUDA ? "#include <cuda_runtime.h>\n" : to == Dialect.HIP ? "#include <hip/hip_runtime.h>\n" : "");
@@ -156,6 +163,7 @@ public final class LoopBind implements Pass {
 				String name = unique(segments.size() == 1 ? base : base + "_" + (k + 1), taken);
 				Segment segment = segments.get(k);
 				long blocks = segment.blocks(threadsPerBlock);
+				out.append(segment.hoistLargeArrays(printer, name));
 				out.append("\n__global__ void ").append(name).append("(").append(parameters).append(")\n{\n")
 						.append(segment.body(printer, "blockIdx.x * blockDim.x + threadIdx.x", "gridDim.x * blockDim.x", null))
 						.append("}\n");
@@ -404,11 +412,81 @@ public final class LoopBind implements Pass {
 			}
 			String i = canonical(loop);
 			Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
-			x.setInitializer(Snippets.expression("(" + printer.expression((Expression) x.getInitializer()) + ") + "
-					+ index, Dialect.VNNI));
+			String start = printer.expression((Expression) x.getInitializer());
+			x.setInitializer(Snippets.expression(start.equals("0") ? index : "(" + start + ") + " + index, Dialect.VNNI));
 			loop.setUpdate(Snippets.expression(i + " += " + stride, Dialect.VNNI));
 			statements.forEach(s -> out.append(printer.statement(s, 1)));
 			return out.toString();
+		}
+
+		/**
+		 * Arrays of more than {@value #LARGE_ARRAY_BYTES} bytes declared in the bound loop's body (a BANG task's
+		 * NRAM buffers, a block's shared memory once lifted) would be per-thread stack on a GPU, beyond what
+		 * hipcc allows; they become one slice per iteration of a {@code __device__} array instead:
+		 * {@code float buffer[32768];} becomes {@code __device__ float relu_buffer[16][32768];} and the loop
+		 * uses {@code relu_buffer[task]}. Needs a constant trip count from 0; returns the declarations.
+		 */
+		String hoistLargeArrays(KernelPrinter printer, String kernel) {
+			if (loop == null) {
+				return "";
+			}
+			OptionalLong trips = tripsFromZero();
+			String i = canonical(loop);
+			StringBuilder globals = new StringBuilder();
+			List<DeclarationStatement> local = new ArrayList<>();
+			loop.getBody().eAllContents().forEachRemaining(o -> {
+				if (o instanceof DeclarationStatement d && !(d.eContainer() instanceof ForStatement)) {
+					local.add(d);
+				}
+			});
+			for (DeclarationStatement d : local) {
+				Declaration declaration = d.getDeclaration();
+				if (declaration.getDeclarators().size() != 1 || trips.isEmpty()) {
+					continue;
+				}
+				Declarator x = declaration.getDeclarators().get(0);
+				long elements = 1;
+				for (var dimension : x.getDimensions()) {
+					elements *= dimension.getSize() == null ? 0 : new ConstantFolder().fold(dimension.getSize()).orElse(0);
+				}
+				long bytes;
+				try {
+					bytes = elements * (x.getPointers().isEmpty() ? ConstantFolder.size(declaration.getType()) : 8);
+				} catch (RuntimeException notAScalarType) {
+					continue;
+				}
+				if (bytes <= LARGE_ARRAY_BYTES || x.getInitializer() != null) {
+					continue;
+				}
+				String original = x.getName();
+				String hoisted = kernel + "_" + original;
+				DeclarationStatement copy = EcoreUtil.copy(d);
+				Declarator y = copy.getDeclaration().getDeclarators().get(0);
+				y.setName(hoisted);
+				org.xpiler.lang.kernel.ArrayDimension perIteration = org.xpiler.lang.kernel.KernelFactory.eINSTANCE
+						.createArrayDimension();
+				perIteration.setSize(Snippets.expression(Long.toString(trips.getAsLong()), Dialect.VNNI));
+				y.getDimensions().add(0, perIteration);
+				globals.append("__device__ ").append(printer.statement(copy, 0));
+				List<Name> uses = new ArrayList<>();
+				loop.getBody().eAllContents().forEachRemaining(o -> {
+					if (o instanceof Name n && n.getName().equals(original)) {
+						uses.add(n);
+					}
+				});
+				uses.forEach(n -> EcoreUtil.replace(n, Snippets.expression(hoisted + "[" + i + "]", Dialect.VNNI)));
+				EcoreUtil.remove(d);
+			}
+			return globals.length() == 0 ? "" : "\n" + globals;
+		}
+
+		private OptionalLong tripsFromZero() {
+			Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
+			ConstantFolder folder = new ConstantFolder();
+			if (folder.fold((Expression) x.getInitializer()).orElse(-1) != 0) {
+				return OptionalLong.empty();
+			}
+			return folder.fold(((Binary) loop.getCondition()).getRight());
 		}
 
 		/** Blocks enough to give every iteration its own thread, when the trip count is known (before {@link #body}). */

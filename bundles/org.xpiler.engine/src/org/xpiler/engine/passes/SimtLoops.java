@@ -271,9 +271,43 @@ final class SimtLoops {
 			EcoreUtil.replace(statement, lifted.get(0));
 		}
 		configurations.removeDim3Declarations();
+		removeUnusedDeclarations(body);
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
 		return "\n" + (externC ? "" : "extern \"C\" ") + text;
+	}
+
+	/** The wrapper's byte counts and launch sizes that nothing reads once the launches are loops. */
+	private static void removeUnusedDeclarations(CompoundStatement body) {
+		boolean removed = true;
+		while (removed) {
+			removed = false;
+			for (Statement s : new ArrayList<>(body.getStatements())) {
+				if (s instanceof DeclarationStatement d && d.getDeclaration().getDeclarators().stream()
+						.allMatch(x -> !hasCall(x) && !isUsed(body, x))) {
+					EcoreUtil.remove(s);
+					removed = true;
+				}
+			}
+		}
+	}
+
+	private static boolean hasCall(EObject root) {
+		for (var it = root.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Call) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static boolean isUsed(CompoundStatement body, Declarator x) {
+		for (var it = body.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Name n && n.getName().equals(x.getName())) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
@@ -796,6 +830,7 @@ final class SimtLoops {
 					expanded.add(d);
 				}
 			}
+			renameClashes(expanded);
 			for (Declarator d : expanded) {
 				if (isShared(d)) {
 					blockDeclarations.add(declarationText(d, false));
@@ -837,6 +872,30 @@ final class SimtLoops {
 						region.statements().remove(statement);
 					}
 					EcoreUtil.remove(statement);
+				}
+			}
+		}
+
+		/**
+		 * Expanded variables all live at block scope, so two of one name (a kernel's {@code tid} and an inlined
+		 * helper's) get distinct names there: {@code tid}, {@code tid_2}.
+		 */
+		private void renameClashes(Set<Declarator> expanded) {
+			Set<String> taken = new HashSet<>();
+			for (Declarator d : expanded) {
+				String name = d.getName();
+				for (int k = 2; taken.contains(name); k++) {
+					name = d.getName() + "_" + k;
+				}
+				taken.add(name);
+				if (!name.equals(d.getName())) {
+					String fresh = name;
+					declarations.forEach((n, x) -> {
+						if (x == d) {
+							n.setName(fresh);
+						}
+					});
+					d.setName(fresh);
 				}
 			}
 		}
