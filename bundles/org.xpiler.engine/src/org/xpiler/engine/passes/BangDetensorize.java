@@ -159,7 +159,7 @@ public final class BangDetensorize implements Pass {
 		String name = function.name();
 		int arguments = call.getArgs().size();
 		List<Signature> forms = forms(function, arguments);
-		String at = SimtRuntimeMapping.location(call) + ": " + name;
+		String at = Snippets.location(call) + ": " + name;
 		if (forms.isEmpty()) {
 			return Optional.of(at + " has no form with " + arguments + " arguments");
 		}

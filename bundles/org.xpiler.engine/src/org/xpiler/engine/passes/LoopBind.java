@@ -24,7 +24,6 @@ import org.xpiler.lang.kernel.EmptyStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Postfix;
@@ -114,14 +113,7 @@ public final class LoopBind implements Pass {
 		EntryPoint entry = EntryPoint.find(unit, Optional.empty());
 		FunctionDefinition f = entry.function();
 		KernelPrinter printer = Dialect.VNNI.printer();
-		List<TopLevel> items = new ArrayList<>();
-		for (TopLevel item : unit.getItems()) {
-			if (item instanceof LinkageBlock block) {
-				items.addAll(block.getItems());
-			} else {
-				items.add(item);
-			}
-		}
+		List<TopLevel> items = Snippets.topLevelItems(unit);
 		Set<String> taken = new HashSet<>();
 		items.forEach(i -> {
 			if (i instanceof FunctionDefinition g) {

@@ -31,7 +31,6 @@ import org.xpiler.lang.kernel.IfStatement;
 import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.KernelLaunch;
-import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
@@ -84,8 +83,7 @@ final class SimtLoops {
 					+ "its launch configuration is unknown; add the extern \"C\" wrapper that launches it");
 		}
 		Map<String, FunctionDefinition> kernels = new LinkedHashMap<>();
-		List<TopLevel> items = new ArrayList<>();
-		flatten(unit.getItems(), items);
+		List<TopLevel> items = Snippets.topLevelItems(unit);
 		for (TopLevel item : items) {
 			if (item instanceof FunctionDefinition f && EntryPoint.hasQualifier(f, "__global__") && f.getBody() != null) {
 				kernels.put(f.getName(), f);
@@ -118,16 +116,6 @@ final class SimtLoops {
 			}
 		}
 		return out.toString();
-	}
-
-	private static void flatten(List<TopLevel> items, List<TopLevel> out) {
-		for (TopLevel item : items) {
-			if (item instanceof LinkageBlock block) {
-				flatten(block.getItems(), out);
-			} else {
-				out.add(item);
-			}
-		}
 	}
 
 	private String deviceFunction(FunctionDefinition f) {

@@ -8,7 +8,6 @@ import java.util.Optional;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
-import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Directive;
@@ -61,11 +60,11 @@ public final class SimtRuntimeMapping implements Pass {
 				String name = callee.getName();
 				if (name.startsWith("__ballot") || name.startsWith("__any") || name.startsWith("__all")
 						|| name.equals("__syncwarp") || name.equals("__activemask")) {
-					problems.add(location(call) + ": " + name + " depends on the warp width (32 lanes on CUDA, 64 on "
+					problems.add(Snippets.location(call) + ": " + name + " depends on the warp width (32 lanes on CUDA, 64 on "
 							+ "AMD) and is not mapped");
 				}
 				if (name.startsWith("wmma::") || name.startsWith("__builtin_amdgcn_mfma")) {
-					problems.add(location(call) + ": " + name + " (matrix cores) has no counterpart in " + to.displayName());
+					problems.add(Snippets.location(call) + ": " + name + " (matrix cores) has no counterpart in " + to.displayName());
 				}
 			}
 		});
@@ -74,11 +73,6 @@ public final class SimtRuntimeMapping implements Pass {
 
 	private static boolean isSimt(Dialect dialect) {
 		return dialect == Dialect.CUDA || dialect == Dialect.HIP;
-	}
-
-	static String location(EObject node) {
-		var n = NodeModelUtils.findActualNodeFor(node);
-		return n == null ? "?" : "line " + n.getStartLine();
 	}
 
 	@Override

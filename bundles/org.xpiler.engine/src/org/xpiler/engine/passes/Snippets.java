@@ -70,6 +70,23 @@ public final class Snippets {
 		unit.getItems().addAll(new ArrayList<>(fresh.getItems()));
 	}
 
+	/** The file's items with {@code extern "C" { ... }} blocks opened: functions and declarations in order. */
+	public static List<org.xpiler.lang.kernel.TopLevel> topLevelItems(TranslationUnit unit) {
+		List<org.xpiler.lang.kernel.TopLevel> items = new ArrayList<>();
+		addItems(unit.getItems(), items);
+		return items;
+	}
+
+	private static void addItems(List<org.xpiler.lang.kernel.TopLevel> items, List<org.xpiler.lang.kernel.TopLevel> out) {
+		for (var item : items) {
+			if (item instanceof org.xpiler.lang.kernel.LinkageBlock block) {
+				addItems(block.getItems(), out);
+			} else {
+				out.add(item);
+			}
+		}
+	}
+
 	/** Whether {@code root} contains a call of {@code name}. */
 	public static boolean calls(EObject root, String name) {
 		if (isCallOf(root, name)) {

@@ -19,7 +19,6 @@ import org.xpiler.lang.kernel.DoStatement;
 import org.xpiler.lang.kernel.ExpressionStatement;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.ReturnStatement;
@@ -54,14 +53,7 @@ final class TaskLoops {
 		if (entry.kind() != EntryPoint.Kind.TASK_KERNEL) {
 			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is not a __mlu_global__ kernel");
 		}
-		List<TopLevel> items = new ArrayList<>();
-		for (TopLevel item : unit.getItems()) {
-			if (item instanceof LinkageBlock block) {
-				items.addAll(block.getItems());
-			} else {
-				items.add(item);
-			}
-		}
+		List<TopLevel> items = Snippets.topLevelItems(unit);
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call c && Snippets.callee(c) != null && (Snippets.callee(c).startsWith("__bang_")
 					|| Snippets.callee(c).startsWith("__memcpy"))) {
