@@ -206,11 +206,12 @@ final class SimtLoops {
 				if (dst != null && dst.equals(src)) {
 					EcoreUtil.remove(statement);
 				} else {
-					call.getArgs().remove(3);
-					((Name) call.getCallee()).setName("memcpy");
+					replaceByByteLoop(statement, call, "((const unsigned char *)(" + printer.expression(call.getArgs().get(1))
+							+ "))[byte]");
 				}
 			}
-			case "Memset" -> ((Name) call.getCallee()).setName("memset");
+			case "Memset" -> replaceByByteLoop(statement, call,
+					"(unsigned char)(" + printer.expression(call.getArgs().get(1)) + ")");
 			default -> {
 				if (DROPPED_RUNTIME.contains(what)) {
 					EcoreUtil.remove(statement);
@@ -248,13 +249,16 @@ final class SimtLoops {
 				throw PassRefusal.at(launch, "a launch must be a statement of its own");
 			}
 			List<Expression> config = launchConfig(launch);
-			if (config.size() > 2 && configurations.value(config.get(2)).orElse(-1) != 0) {
-				throw PassRefusal.at(launch, "dynamic shared memory (the third launch argument) is not lifted yet");
+			long sharedBytes = 0;
+			if (config.size() > 2) {
+				sharedBytes = configurations.value(config.get(2)).orElseThrow(() -> PassRefusal.at(launch,
+						"the dynamic shared memory size (the third launch argument) is not a compile-time constant"));
 			}
 			int[] grid = configurations.dims(config.get(0), launch);
 			int[] block = configurations.dims(config.get(1), launch);
 			FunctionDefinition instance = launchCounts.get(name) > 1 ? EcoreUtil.copy(kernel) : kernel;
-			String text = new KernelBody(instance, grid, block).lift(launchArgs(launch), printer.expression((Expression) launch));
+			String text = new KernelBody(instance, grid, block, sharedBytes).lift(launchArgs(launch),
+					printer.expression((Expression) launch));
 			List<Statement> lifted = Snippets.statements(text, from);
 			EcoreUtil.replace(statement, lifted.get(0));
 		}
@@ -263,6 +267,16 @@ final class SimtLoops {
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
 		return "\n" + (externC ? "" : "extern \"C\" ") + text;
+	}
+
+	/**
+	 * {@code cudaMemset}/{@code cudaMemcpy} between device buffers as a byte loop: plain C++ that every target
+	 * (and the virtual device) runs, with no library call.
+	 */
+	private void replaceByByteLoop(Statement statement, Call call, String value) {
+		String text = "for (size_t byte = 0; byte < (" + printer.expression(call.getArgs().get(2)) + "); ++byte)\n"
+				+ "    ((unsigned char *)(" + printer.expression(call.getArgs().get(0)) + "))[byte] = " + value + ";";
+		EcoreUtil.replace(statement, Snippets.statements(text, from).get(0));
 	}
 
 	/** The wrapper's byte counts and launch sizes that nothing reads once the launches are loops. */
@@ -472,9 +486,12 @@ final class SimtLoops {
 		private final List<String> blockDeclarations = new ArrayList<>();
 		private boolean exits;
 		private boolean fission;
+		/** The launch's dynamic shared memory, which sizes {@code extern __shared__ T s[];}. */
+		private final long sharedBytes;
 
-		KernelBody(FunctionDefinition kernel, int[] grid, int[] block) {
+		KernelBody(FunctionDefinition kernel, int[] grid, int[] block, long sharedBytes) {
 			this.kernel = kernel;
+			this.sharedBytes = sharedBytes;
 			this.grid = grid;
 			this.block = block;
 			this.threads = block[0] * block[1] * block[2];
@@ -550,8 +567,33 @@ final class SimtLoops {
 			}
 		}
 
+		/**
+		 * Atomic updates whose old value nobody reads become plain updates: the lifted threads run one after
+		 * the other, so {@code atomicAdd(&sum, v);} is {@code *(&sum) += (v);}.
+		 */
+		private void sequentialAtomics(CompoundStatement body) {
+			Map<String, String> updates = Map.of("atomicAdd", "*($0) += ($1);", "atomicSub", "*($0) -= ($1);",
+					"atomicExch", "*($0) = ($1);", "atomicAnd", "*($0) &= ($1);", "atomicOr", "*($0) |= ($1);",
+					"atomicXor", "*($0) ^= ($1);", "atomicMax", "if (($1) > *($0)) *($0) = ($1);",
+					"atomicMin", "if (($1) < *($0)) *($0) = ($1);");
+			List<ExpressionStatement> statements = new ArrayList<>();
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof ExpressionStatement es && es.getExpression() instanceof Call c
+						&& updates.containsKey(Snippets.callee(c)) && c.getArgs().size() == 2) {
+					statements.add(es);
+				}
+			});
+			for (ExpressionStatement es : statements) {
+				Call c = (Call) es.getExpression();
+				String text = updates.get(Snippets.callee(c)).replace("$0", printer.expression(c.getArgs().get(0)))
+						.replace("$1", printer.expression(c.getArgs().get(1)));
+				EcoreUtil.replace(es, Snippets.statements(text, from).get(0));
+			}
+		}
+
 		/** threadIdx.x becomes the loop variable threadIdx_x, blockDim.x and gridDim.x their launch values. */
 		private void replaceBuiltins(CompoundStatement body) {
+			sequentialAtomics(body);
 			List<EObject> nodes = new ArrayList<>();
 			body.eAllContents().forEachRemaining(nodes::add);
 			for (EObject node : nodes) {
@@ -905,7 +947,16 @@ final class SimtLoops {
 				dimension.setSize(Snippets.expression(Integer.toString(threads), from));
 				x.getDimensions().add(0, dimension);
 			}
+			if (!perThread && !x.getDimensions().isEmpty() && x.getDimensions().get(0).getSize() == null) {
+				long elements = sharedBytes / ConstantFolder.size(original.getType());
+				if (elements <= 0) {
+					throw PassRefusal.at(d, "the dynamic shared array " + d.getName() + " gets no memory from the launch");
+				}
+				x.getDimensions().get(0).setSize(Snippets.expression(Long.toString(elements), from));
+			}
 			copy.getDeclarators().add(x);
+			copy.getSpecifiers().removeIf(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier
+					|| s instanceof Specifier q && q.getName().equals("extern"));
 			copy.getSpecifiers().removeIf(s -> s instanceof Specifier q && (q.getName().equals("__shared__")
 					|| q.getName().equals("static") || q.getName().equals("const") && d.getPointers().isEmpty()));
 			DeclarationStatement statement = KernelFactory.eINSTANCE.createDeclarationStatement();

@@ -132,6 +132,44 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void dynamicSharedMemoryAtomicsAndMemsetBecomePlainArraysUpdatesAndLoops() {
+		String cuda = """
+				#define N 8192
+				__global__ void total(const float* x, float* out)
+				{
+				    extern __shared__ float cache[];
+				    int t = threadIdx.x;
+				    float v = 0.0f;
+				    for (int i = blockIdx.x * blockDim.x + t; i < N; i += blockDim.x * gridDim.x) v += x[i];
+				    cache[t] = v;
+				    __syncthreads();
+				    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+				        if (t < s) cache[t] += cache[t + s];
+				        __syncthreads();
+				    }
+				    if (t == 0) atomicAdd(out, cache[0]);
+				}
+				extern "C" void total_kernel(const float* x, float* out)
+				{
+				    float *d_x, *d_out;
+				    cudaMalloc((void**)&d_x, N * sizeof(float));
+				    cudaMalloc((void**)&d_out, sizeof(float));
+				    cudaMemcpy(d_x, x, N * sizeof(float), cudaMemcpyHostToDevice);
+				    cudaMemset(d_out, 0, sizeof(float));
+				    total<<<8, 128, 128 * sizeof(float)>>>(d_x, d_out);
+				    cudaMemcpy(out, d_out, sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(d_x); cudaFree(d_out);
+				}
+				""";
+		Translator.Result result = translate("total.cu", cuda, Dialect.CUDA, Dialect.BANG);
+		assertTrue(result.record().verified(), result.record().reason());
+		String lifted = result.record().steps().get(0).after();
+		assertTrue(lifted.contains("float cache[128];"), lifted); // 128 * sizeof(float) bytes from the launch
+		assertTrue(lifted.contains("*(out) += (cache[0]);"), lifted);
+		assertTrue(lifted.contains("((unsigned char *)(out))[byte] = (unsigned char)(0);"), lifted);
+	}
+
+	@Test
 	public void aBangKernelIsRecoveredAsALoopOverItsTasks() {
 		String bang = """
 				__nram__ float buffer[256];
