@@ -68,7 +68,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * {@code __float2half}) are scalar helpers. Math, runtime, sync, atomic, warp and launch calls never count.</li>
  * <li>An output <em>binds parallelism</em> when it reads the target's parallel index: {@code threadIdx},
  * {@code blockIdx} (and HIP's {@code hipThreadIdx_x}...) in CUDA and HIP, {@code taskId*},
- * {@code clusterId}, {@code coreId} in BANG C. C++ has none: null.</li>
+ * {@code clusterId}, {@code coreId} in BANG C, unless loop bind chose its single-unit value (where the index
+ * only selects the one unit that works). C++ has none: null.</li>
  * <li>Both shares are of the verified outputs (only they exist).</li>
  * </ul>
  * The translators are not known to be thread-safe: each worker thread has its own.
@@ -478,6 +479,9 @@ public final class Evaluation {
 
 		List<String> intrinsicCalls = intrinsicCalls(text, to);
 		Boolean parallel = usesParallelIndex(text, to);
+		if (Boolean.TRUE.equals(parallel) && steps.stream().anyMatch(step -> "single".equals(step.knobs().get("bind")))) {
+			parallel = false; // one thread or task does the work; the index only selects it
+		}
 		Status status = Boolean.FALSE.equals(compiled) ? Status.NOT_COMPILED
 				: Boolean.FALSE.equals(nativeAgrees) ? Status.NATIVE_MISMATCH : Status.OK;
 		return new KernelResult(name, status.label(), true, compiled, checks.compiler, compileMessage, nativeAgrees,

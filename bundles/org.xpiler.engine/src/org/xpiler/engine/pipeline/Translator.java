@@ -70,11 +70,11 @@ public final class Translator {
 				java.util.Set<String> refusedPasses = new java.util.HashSet<>();
 				for (Pass pass : stage.alternatives()) {
 					if (refusedPasses.contains(pass.name())) {
-						continue; // its precondition does not depend on the knob values: the other values refuse too
+						continue;
 					}
 					StepRecord step = step(pass, source, current, dialect, stage.output(), seed);
-					if ("refused".equals(step.verdict())) {
-						refusedPasses.add(pass.name());
+					if ("refused".equals(step.verdict()) && stage.optional()) {
+						refusedPasses.add(pass.name()); // an improvement's precondition holds for none of its knob values
 					}
 					steps.add(step);
 					if (step.accepted()) {
