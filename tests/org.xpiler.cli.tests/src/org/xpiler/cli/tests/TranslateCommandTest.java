@@ -40,13 +40,35 @@ public class TranslateCommandTest {
 
 	@Test
 	public void aFailedTranslationExitsOneWithTheReasonAndLeavesNoOutput() throws Exception {
-		Path output = work.resolve("gemv.cu");
+		// a warp vote has no sequential counterpart yet: loop recovery refuses it with its line
+		Path source = work.resolve("vote.cu");
+		Files.writeString(source, """
+				__global__ void any_positive(const float* x, int* out)
+				{
+				    unsigned int mask = __ballot_sync(0xffffffff, x[threadIdx.x] > 0.0f);
+				    out[threadIdx.x] = mask != 0;
+				}
+
+				extern "C" void any_positive_kernel(const float* x, int* out)
+				{
+				    float* d_x;
+				    int* d_out;
+				    cudaMalloc((void**)&d_x, 32 * sizeof(float));
+				    cudaMalloc((void**)&d_out, 32 * sizeof(int));
+				    cudaMemcpy(d_x, x, 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    any_positive<<<1, 32>>>(d_x, d_out);
+				    cudaMemcpy(out, d_out, 32 * sizeof(int), cudaMemcpyDeviceToHost);
+				    cudaFree(d_x);
+				    cudaFree(d_out);
+				}
+				""");
+		Path output = work.resolve("vote.mlu");
 		Path record = work.resolve("run.json");
-		Outcome outcome = HeadlessApplicationTest.runXpiler("translate", "--to", "cuda",
-				CORPUS.resolve("hip/gemv_1024x256.hip").toString(), "-o", output.toString(), "--record", record.toString());
+		Outcome outcome = HeadlessApplicationTest.runXpiler("translate", "--to", "bang", source.toString(), "-o",
+				output.toString(), "--record", record.toString());
 		assertEquals(1, outcome.exitCode(), outcome.out());
-		assertTrue(outcome.err().contains("not translated to CUDA C: simt-runtime-mapping rejected: 'y' differs"),
-				outcome.err());
+		assertTrue(outcome.err().contains("not translated to Cambricon BANG C: loop-recovery refused: line 3: "
+				+ "__ballot_sync is not lifted to sequential code yet"), outcome.err());
 		assertFalse(Files.exists(output));
 		assertFalse(new ObjectMapper().readTree(record.toFile()).get("verified").asBoolean());
 	}
