@@ -22,6 +22,11 @@ public interface Pass {
 	/** Why the pass cannot apply to this model, with the construct's location; empty when it can. */
 	Optional<String> refusal(TranslationUnit unit, Dialect from, Dialect to);
 
-	/** Rewrites {@code unit} in place; returns the knob values it used. */
+	/**
+	 * Rewrites {@code unit} in place; returns the knob values it used.
+	 *
+	 * @throws PassRefusal when a precondition shows only while rewriting (a construct deep in a kernel); the
+	 *                     translator records the step as refused with the message
+	 */
 	Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to);
 }
