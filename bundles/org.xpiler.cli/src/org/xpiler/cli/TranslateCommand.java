@@ -86,7 +86,8 @@ class TranslateCommand implements Callable<Integer> {
 			JsonOption.print(out, summary);
 		} else if (run.verified()) {
 			out.printf("%s -> %s: verified (%s) in %d ms%n", file, output,
-					String.join(", ", run.steps().stream().map(StepRecord::pass).toList()), run.millis());
+					String.join(", ", run.steps().stream().filter(StepRecord::accepted).map(StepRecord::pass).toList()),
+					run.millis());
 		}
 		if (!run.verified()) {
 			throw new UserException(file + ": not translated to " + to.displayName() + ": " + run.reason());
