@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
-import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
@@ -148,19 +147,10 @@ public final class LoopFuse implements Pass {
 			return false;
 		}
 		for (int k = 1; k < body.size(); k++) {
-			if (mentions(body.get(k), b) || mentions(body.get(k), t)) {
+			if (Snippets.mentions(body.get(k), b) || Snippets.mentions(body.get(k), t)) {
 				return false;
 			}
 		}
 		return true;
-	}
-
-	private static boolean mentions(EObject root, String name) {
-		for (var it = root.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Name n && n.getName().equals(name)) {
-				return true;
-			}
-		}
-		return root instanceof Name n && n.getName().equals(name);
 	}
 }

@@ -286,7 +286,7 @@ final class SimtLoops {
 			removed = false;
 			for (Statement s : new ArrayList<>(body.getStatements())) {
 				if (s instanceof DeclarationStatement d && d.getDeclaration().getDeclarators().stream()
-						.allMatch(x -> !hasCall(x) && !isUsed(body, x))) {
+						.allMatch(x -> !hasCall(x) && !Snippets.mentions(body, x.getName()))) {
 					EcoreUtil.remove(s);
 					removed = true;
 				}
@@ -297,15 +297,6 @@ final class SimtLoops {
 	private static boolean hasCall(EObject root) {
 		for (var it = root.eAllContents(); it.hasNext();) {
 			if (it.next() instanceof Call) {
-				return true;
-			}
-		}
-		return false;
-	}
-
-	private static boolean isUsed(CompoundStatement body, Declarator x) {
-		for (var it = body.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Name n && n.getName().equals(x.getName())) {
 				return true;
 			}
 		}

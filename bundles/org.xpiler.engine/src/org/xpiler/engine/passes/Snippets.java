@@ -87,6 +87,19 @@ public final class Snippets {
 		}
 	}
 
+	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */
+	public static boolean mentions(EObject root, String name) {
+		if (root instanceof Name n && n.getName().equals(name)) {
+			return true;
+		}
+		for (var it = root.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Name n && n.getName().equals(name)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
 	/** Whether {@code root} contains a call of {@code name}. */
 	public static boolean calls(EObject root, String name) {
 		if (isCallOf(root, name)) {
