@@ -265,7 +265,7 @@ public final class LoopBind implements Pass {
 		}
 		boolean carriesState = false;
 		for (Statement s : statements) {
-			if (!(s instanceof DeclarationStatement) && assignsAny(s, topLevelNames)) {
+			if (!(s instanceof DeclarationStatement) && CanonicalLoop.assignsAny(s, topLevelNames)) {
 				carriesState = true;
 			}
 		}
@@ -323,54 +323,9 @@ public final class LoopBind implements Pass {
 		return new ArrayList<>(statements);
 	}
 
-	private static boolean assignsAny(EObject root, Set<String> names) {
-		for (var it = root.eAllContents(); it.hasNext();) {
-			EObject o = it.next();
-			Expression target = o instanceof Assignment a ? a.getLeft()
-					: o instanceof Postfix p ? p.getOperand()
-							: o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")) ? u.getOperand() : null;
-			if (target instanceof Name n && names.contains(n.getName()) && !declaredInside(root, n.getName())) {
-				return true;
-			}
-		}
-		return false;
-	}
-
-	private static boolean declaredInside(EObject root, String name) {
-		for (var it = root.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Declarator d && name.equals(d.getName())) {
-				return true;
-			}
-		}
-		return false;
-	}
-
-	/** {@code for (int i = a; i < b; i++)} (or {@code ++i}, {@code i += 1}): the loop variable, else null. */
+	/** The variable of a {@link CanonicalLoop}, else null. */
 	static String canonical(ForStatement loop) {
-		if (loop.getInitDeclaration() == null || loop.getInitDeclaration().getDeclarators().size() != 1) {
-			return null;
-		}
-		Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
-		String i = x.getName();
-		if (!(x.getInitializer() instanceof Expression) || !x.getPointers().isEmpty()) {
-			return null;
-		}
-		if (!(loop.getCondition() instanceof Binary c) || !c.getOp().equals("<") || !(c.getLeft() instanceof Name n)
-				|| !n.getName().equals(i)) {
-			return null;
-		}
-		Expression u = loop.getUpdate();
-		boolean unit = u instanceof Postfix p && p.getOp().equals("++") && p.getOperand() instanceof Name pn
-				&& pn.getName().equals(i)
-				|| u instanceof Unary un && un.getOp().equals("++") && un.getOperand() instanceof Name unn
-						&& unn.getName().equals(i)
-				|| u instanceof Assignment a && a.getOp().equals("+=") && a.getLeft() instanceof Name an
-						&& an.getName().equals(i) && a.getRight() instanceof org.xpiler.lang.kernel.IntLiteral one
-						&& one.getValue().equals("1");
-		if (!unit || assignsAny(loop.getBody(), Set.of(i))) {
-			return null;
-		}
-		return i;
+		return CanonicalLoop.of(loop).map(CanonicalLoop::variable).orElse(null);
 	}
 
 	/** The statements of one kernel, with the declarations before them and the loop to bind (or none). */

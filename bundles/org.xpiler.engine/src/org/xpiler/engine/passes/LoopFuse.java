@@ -95,7 +95,7 @@ public final class LoopFuse implements Pass {
 	}
 
 	private static List<Statement> statements(Statement s) {
-		return s instanceof CompoundStatement c ? c.getStatements() : List.of(s);
+		return CanonicalLoop.statementsOf(s);
 	}
 
 	private static List<ForStatement> fusible(TranslationUnit unit) {
@@ -110,16 +110,8 @@ public final class LoopFuse implements Pass {
 
 	/** {@code for (int v = 0; v < N; ++v)} with a constant N: N, else empty. */
 	private static OptionalLong bound(ForStatement loop) {
-		String v = LoopBind.canonical(loop);
-		if (v == null) {
-			return OptionalLong.empty();
-		}
-		Declarator d = loop.getInitDeclaration().getDeclarators().get(0);
-		ConstantFolder folder = new ConstantFolder();
-		if (folder.fold((Expression) d.getInitializer()).orElse(-1) != 0) {
-			return OptionalLong.empty();
-		}
-		return folder.fold(((Binary) loop.getCondition()).getRight());
+		return CanonicalLoop.of(loop).filter(l -> l.constantLower().orElse(-1) == 0).map(CanonicalLoop::tripCount)
+				.orElse(OptionalLong.empty());
 	}
 
 	private static ForStatement innerLoop(ForStatement outer) {
