@@ -156,15 +156,9 @@ final class DeviceInliner {
 		}
 	}
 
-	private static FunctionDefinition header(FunctionDefinition f) {
-		FunctionDefinition h = EcoreUtil.copy(f);
-		h.getBody().getStatements().clear();
-		return h;
-	}
-
 	/** {@code float}: the printed head up to the name, without qualifiers. */
 	private String returnType(FunctionDefinition f) {
-		String head = printer.topLevel(header(f));
+		String head = Snippets.signature(f, printer);
 		head = head.substring(0, head.indexOf(f.getName() + "(")).strip();
 		head = head.substring(head.lastIndexOf('\n') + 1);
 		for (String q : List.of("__device__", "__host__", "__forceinline__", "__noinline__", "static", "inline")) {

@@ -9,11 +9,9 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 
-import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.core.vm.EntryPoint;
 import org.xpiler.lang.dialect.Dialect;
-import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Declaration;
@@ -26,11 +24,9 @@ import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
-import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**

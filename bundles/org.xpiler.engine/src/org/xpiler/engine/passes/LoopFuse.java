@@ -9,7 +9,6 @@ import java.util.OptionalLong;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
-import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.ContinueStatement;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;

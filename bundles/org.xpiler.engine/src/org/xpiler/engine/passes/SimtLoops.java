@@ -989,12 +989,12 @@ final class SimtLoops {
 					emitRegion(out, r.statements(), r.guard(), body.toString());
 				}
 				case Loop l -> {
-					out.append(header(l.statement())).append(" {\n");
+					out.append(Snippets.header(l.statement(), printer)).append(" {\n");
 					emit(l.body(), out);
 					out.append("}\n");
 				}
 				case Branch b -> {
-					out.append(header(b.statement())).append(" {\n");
+					out.append(Snippets.header(b.statement(), printer)).append(" {\n");
 					emit(b.then(), out);
 					out.append("}\n");
 					if (!b.otherwise().isEmpty()) {
@@ -1027,23 +1027,6 @@ final class SimtLoops {
 				out.append(body);
 			}
 			out.append("}\n".repeat(open));
-		}
-
-		/** {@code for (int s = 128; s > 0; s >>= 1)}: the statement printed without its body. */
-		private String header(Statement s) {
-			Statement copy = EcoreUtil.copy(s);
-			CompoundStatement empty = KernelFactory.eINSTANCE.createCompoundStatement();
-			switch (copy) {
-			case ForStatement f -> f.setBody(empty);
-			case WhileStatement w -> w.setBody(empty);
-			case IfStatement i -> {
-				i.setThen(empty);
-				i.setElse(null);
-			}
-			default -> throw new IllegalStateException(s.toString());
-			}
-			String text = printer.statement(copy, 0).strip();
-			return text.substring(0, text.lastIndexOf('{')).strip();
 		}
 	}
 

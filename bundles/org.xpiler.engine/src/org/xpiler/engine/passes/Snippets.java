@@ -12,12 +12,17 @@ import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.IfStatement;
+import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.WhileStatement;
 import org.xpiler.lang.parsing.KernelParser;
 import org.xpiler.lang.parsing.ParsedKernel;
+import org.xpiler.lang.printing.KernelPrinter;
 
 /**
  * Small helpers the passes share: new model nodes are written as C text and parsed (the grammar is the one
@@ -128,7 +133,7 @@ public final class Snippets {
 		if (statement.eContainer() instanceof CompoundStatement block) {
 			return block;
 		}
-		CompoundStatement block = org.xpiler.lang.kernel.KernelFactory.eINSTANCE.createCompoundStatement();
+		CompoundStatement block = KernelFactory.eINSTANCE.createCompoundStatement();
 		EcoreUtil.replace(statement, block);
 		block.getStatements().add(statement);
 		return block;
@@ -145,5 +150,32 @@ public final class Snippets {
 			current = current.eContainer();
 		}
 		return (Statement) current;
+	}
+	/**
+	 * {@code for (int s = 128; s > 0; s >>= 1)}: a loop, while or if printed without its body (and else), for a
+	 * pass that rebuilds the body as text.
+	 */
+	public static String header(Statement s, KernelPrinter printer) {
+		Statement copy = EcoreUtil.copy(s);
+		CompoundStatement empty = KernelFactory.eINSTANCE.createCompoundStatement();
+		switch (copy) {
+		case ForStatement f -> f.setBody(empty);
+		case WhileStatement w -> w.setBody(empty);
+		case IfStatement i -> {
+			i.setThen(empty);
+			i.setElse(null);
+		}
+		default -> throw new IllegalArgumentException("no header to print: " + s.eClass().getName());
+		}
+		String text = printer.statement(copy, 0).strip();
+		return text.substring(0, text.lastIndexOf('{')).strip();
+	}
+
+	/** {@code extern "C" void f(const float *x)}: a function printed without its body (specifiers included). */
+	public static String signature(FunctionDefinition f, KernelPrinter printer) {
+		FunctionDefinition copy = EcoreUtil.copy(f);
+		copy.getBody().getStatements().clear();
+		String text = printer.topLevel(copy).strip();
+		return text.substring(0, text.lastIndexOf('{')).strip();
 	}
 }

@@ -227,12 +227,9 @@ final class TaskLoops {
 			body.append(printer.topLevel(d));
 		});
 		f.getBody().getStatements().forEach(s -> body.append(printer.statement(s, 0)));
-		FunctionDefinition signature = EcoreUtil.copy(f);
-		signature.getBody().getStatements().clear();
-		String head = printer.topLevel(signature).strip();
-		head = head.substring(0, head.lastIndexOf('{'));
+		String head = Snippets.signature(f, printer);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
-		return (externC ? "" : "extern \"C\" ") + head + "{\n" + "for (int taskId = 0; taskId < " + tasks
+		return (externC ? "" : "extern \"C\" ") + head + " {\n" + "for (int taskId = 0; taskId < " + tasks
 				+ "; ++taskId) {\n" + body + "}\n}\n";
 	}
 }
