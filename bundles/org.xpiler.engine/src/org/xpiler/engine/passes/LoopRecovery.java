@@ -20,7 +20,8 @@ import org.xpiler.lang.kernel.TranslationUnit;
  *                        for (int threadIdx_x = 0; threadIdx_x < 256; ++threadIdx_x) { int i = ...; ... } }
  * </pre>
  *
- * Knobs: none; the launch configuration is the source's. Precondition: a CUDA/HIP host wrapper whose launch
+ * Calls of pure one-line functions are inlined on the way ({@link PureFunctionInliner}), so that the loops
+ * show their arithmetic. Knobs: none; the launch configuration is the source's. Precondition: a CUDA/HIP host wrapper whose launch
  * configurations are compile-time constants, or a BANG kernel whose intrinsics were detensorized.
  */
 public final class LoopRecovery implements Pass {
@@ -47,6 +48,7 @@ public final class LoopRecovery implements Pass {
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
 		String text = from == Dialect.BANG ? new TaskLoops().recover(unit) : new SimtLoops(from).recover(unit);
 		Snippets.replaceFile(unit, text, Dialect.VNNI);
-		return Map.of();
+		int inlined = new PureFunctionInliner().inline(unit);
+		return inlined == 0 ? Map.of() : Map.of("inlined", Integer.toString(inlined));
 	}
 }

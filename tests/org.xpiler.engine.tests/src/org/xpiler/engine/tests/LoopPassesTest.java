@@ -259,21 +259,79 @@ public class LoopPassesTest {
 	}
 
 	@Test
-	public void loopFuseRefusesNestsWhoseBodyStillReadsTheThreadIndex() {
+	public void nestsFuseRepeatedlyThroughCopiesAndWhatStillReadsAnIndexGetsItBack() {
 		String cpp = """
-				extern "C" void k_kernel(const float* x, float* y)
+				extern "C" void add_kernel(const float* A, const float* B, float* C)
 				{
-				    for (int blockIdx_x = 0; blockIdx_x < 4; ++blockIdx_x) {
-				        for (int threadIdx_x = 0; threadIdx_x < 256; ++threadIdx_x) {
-				            int i = blockIdx_x * 256 + threadIdx_x;
-				            y[i] = x[i] + threadIdx_x;
+				    for (int blockIdx_y = 0; blockIdx_y < 64; ++blockIdx_y) {
+				        for (int blockIdx_x = 0; blockIdx_x < 3; ++blockIdx_x) {
+				            for (int threadIdx_x = 0; threadIdx_x < 256; ++threadIdx_x) {
+				                int row = blockIdx_y;
+				                int col = blockIdx_x * 256 + threadIdx_x;
+				                if (col < 768) {
+				                    int i = row * 768 + col;
+				                    C[i] = A[i] + B[i] * threadIdx_x;
+				                }
+				            }
 				        }
 				    }
 				}
 				""";
 		TranslationUnit unit = parse(cpp, Dialect.VNNI);
-		assertEquals("no block and thread loop pair over a linear index",
+		assertEquals(java.util.Map.of("fused", "2"), new LoopFuse().apply(unit, Dialect.VNNI, Dialect.VNNI));
+		String out = Dialect.VNNI.printer().print(unit);
+		assertTrue(out.contains("for (int i = 0; i < 49152; ++i) {"), out);
+		assertTrue(out.contains("int col = i % 768;"), out);
+		assertTrue(out.contains("int threadIdx_x = col % 256;"), out);
+		assertFalse(out.contains("blockIdx"), out); // dead copies are gone
+		assertVerifies(cpp, out);
+	}
+
+	@Test
+	public void aGridStrideLoopOverAllThreadsBecomesOneLoop() {
+		String cpp = """
+				extern "C" void gelu_kernel(const float* input, float* output)
+				{
+				    for (int blockIdx_x = 0; blockIdx_x < 4; ++blockIdx_x) {
+				        for (int threadIdx_x = 0; threadIdx_x < 32; ++threadIdx_x) {
+				            for (int i = blockIdx_x * 32 + threadIdx_x; i < 1000; i += 32 * 4) {
+				                output[i] = input[i] * 0.5f;
+				            }
+				        }
+				    }
+				}
+				""";
+		TranslationUnit unit = parse(cpp, Dialect.VNNI);
+		new LoopFuse().apply(unit, Dialect.VNNI, Dialect.VNNI);
+		String out = Dialect.VNNI.printer().print(unit);
+		assertTrue(out.contains("for (int i = 0; i < 1000; ++i) {\n        output[i] = input[i] * 0.5f;"), out);
+		assertFalse(out.contains("threadIdx_x"), out);
+		assertVerifies(cpp, out);
+	}
+
+	@Test
+	public void loopFuseRefusesNestsWithoutALinearIndex() {
+		String cpp = """
+				extern "C" void k_kernel(const float* x, float* y)
+				{
+				    for (int r = 0; r < 4; ++r) {
+				        for (int c = 0; c < 256; ++c) {
+				            int i = r * 255 + c;
+				            y[r * 256 + c] = x[i];
+				        }
+				    }
+				}
+				""";
+		TranslationUnit unit = parse(cpp, Dialect.VNNI);
+		assertEquals("no nest of two loops over a linear index",
 				new LoopFuse().refusal(unit, Dialect.VNNI, Dialect.VNNI).orElseThrow());
+	}
+
+	private static void assertVerifies(String source, String output) {
+		var verdict = new org.xpiler.devices.Oracle().verify(new KernelSource(Path.of("a.cpp"), Dialect.VNNI, source),
+				new KernelSource(Path.of("b.cpp"), Dialect.VNNI, output), new org.xpiler.devices.VirtualDevice(),
+				java.util.Map.of(), 3, org.xpiler.devices.RunRequest.of(List.of()));
+		assertTrue(verdict.matches(), verdict.summary() + "\n" + output);
 	}
 
 	@Test
