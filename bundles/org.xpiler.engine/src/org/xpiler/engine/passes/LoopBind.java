@@ -118,6 +118,7 @@ public final class LoopBind implements Pass {
 		});
 		String base = f.getName().endsWith("_kernel") ? f.getName().substring(0, f.getName().length() - 7)
 				: f.getName() + "_device";
+		String sharedArrays = binding == Binding.SINGLE ? "" : hoistEntryArrays(f, to, taken, printer);
 		List<Segment> segments = segments(f.getBody());
 		if (binding == Binding.STRIDE && segments.stream().allMatch(seg -> seg.loop == null)) {
 			throw PassRefusal.at(f, "no loop of the form for (int i = a; i < b; i++) at the top of " + f.getName()
@@ -140,6 +141,7 @@ public final class LoopBind implements Pass {
 				out.append(printer.topLevel(item));
 			}
 		}
+		out.append(sharedArrays);
 		String parameters = String.join(", ", f.getParams().stream().map(printer::parameter).toList());
 		String arguments = String.join(", ", f.getParams().stream().map(p -> p.getDeclarator().getName()).toList());
 		Map<String, String> knobs = new LinkedHashMap<>();
@@ -174,6 +176,41 @@ public final class LoopBind implements Pass {
 		Snippets.replaceFile(unit, out.toString(), to);
 		knobs.put("kernels", Integer.toString(segments.size()));
 		return knobs;
+	}
+
+	/**
+	 * Arrays declared at the top of the entry are one object that every iteration (and every kernel cut from
+	 * the entry) shares, such as a lifted scratch buffer; as locals of a kernel each thread would get its own.
+	 * They become device-global arrays ({@code __device__} on CUDA/HIP, {@code __mlu_device__} in BANG's
+	 * GDRAM), renamed only when a file-scope name is taken; returns their declarations.
+	 */
+	private static String hoistEntryArrays(FunctionDefinition f, Dialect to, Set<String> taken, KernelPrinter printer) {
+		StringBuilder globals = new StringBuilder();
+		String qualifier = to == Dialect.BANG ? "__mlu_device__ " : "__device__ ";
+		for (Statement s : flatten(f.getBody().getStatements())) {
+			if (!(s instanceof DeclarationStatement d) || d.getDeclaration().getDeclarators().size() != 1) {
+				continue;
+			}
+			Declarator x = d.getDeclaration().getDeclarators().get(0);
+			boolean constantArray = !x.getDimensions().isEmpty() && x.getInitializer() == null && x.getDimensions().stream()
+					.allMatch(dimension -> dimension.getSize() != null && new ConstantFolder().fold(dimension.getSize()).isPresent());
+			if (!constantArray) {
+				continue;
+			}
+			String original = x.getName();
+			String global = unique(original, taken);
+			if (!global.equals(original)) {
+				f.getBody().eAllContents().forEachRemaining(o -> {
+					if (o instanceof Name n && n.getName().equals(original)) {
+						n.setName(global);
+					}
+				});
+				x.setName(global);
+			}
+			globals.append(qualifier).append(printer.statement(d, 0));
+			EcoreUtil.remove(d);
+		}
+		return globals.length() == 0 ? "" : "\n" + globals;
 	}
 
 	private static boolean isPointerType(Parameter p) {

@@ -183,12 +183,10 @@ final class SimtLoops {
 				}
 			}
 		}
-		for (String buffer : device) {
-			if (!alias.containsKey(buffer)) {
-				throw PassRefusal.at(f, "the device buffer " + buffer + " is neither filled from nor copied back to a "
-						+ "parameter of " + f.getName() + "; scratch device buffers are not lifted yet");
-			}
-		}
+		Set<String> scratch = new HashSet<>(device);
+		scratch.removeAll(alias.keySet());
+		LaunchConfigurations sizes = new LaunchConfigurations(body, macros);
+		Map<Statement, String> scratchAllocations = new LinkedHashMap<>();
 		for (Call call : runtimeCalls) {
 			String what = runtime(Snippets.callee(call));
 			Statement statement = Snippets.enclosingStatement(call);
@@ -199,7 +197,15 @@ final class SimtLoops {
 				continue;
 			}
 			switch (what) {
-			case "Malloc", "Free" -> EcoreUtil.remove(statement);
+			case "Malloc" -> {
+				String buffer = addressed(call.getArgs().get(0), call);
+				if (scratch.contains(buffer)) {
+					scratchAllocations.put(statement, scratchStorage(statement, call, buffer, body, sizes));
+				} else {
+					EcoreUtil.remove(statement);
+				}
+			}
+			case "Free" -> EcoreUtil.remove(statement);
 			case "Memcpy" -> {
 				String dst = alias.getOrDefault(nameOf(call.getArgs().get(0)), nameOf(call.getArgs().get(0)));
 				String src = alias.getOrDefault(nameOf(call.getArgs().get(1)), nameOf(call.getArgs().get(1)));
@@ -222,6 +228,12 @@ final class SimtLoops {
 			}
 		}
 		removeDeviceDeclarations(body, device);
+		scratchAllocations.forEach((allocation, storage) -> {
+			CompoundStatement block = (CompoundStatement) allocation.eContainer();
+			int at = block.getStatements().indexOf(allocation);
+			block.getStatements().remove(at);
+			block.getStatements().addAll(at, Snippets.statements(storage, from));
+		});
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Name n && alias.containsKey(n.getName())) {
 				n.setName(alias.get(n.getName()));
@@ -267,6 +279,47 @@ final class SimtLoops {
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
 		return "\n" + (externC ? "" : "extern \"C\" ") + text;
+	}
+
+	/**
+	 * A scratch device buffer (neither filled from nor copied back to a parameter) becomes storage of the
+	 * wrapper: {@code cudaMalloc((void**)&d_tmp, 4096);} reads {@code float d_tmp_storage[1024];
+	 * float *d_tmp = d_tmp_storage;} (its declaration moves there), so the lifted loops write and read it like
+	 * the kernels did.
+	 */
+	private String scratchStorage(Statement statement, Call call, String buffer, CompoundStatement body,
+			LaunchConfigurations sizes) {
+		long bytes = sizes.value(call.getArgs().get(1)).orElseThrow(() -> PassRefusal.at(call,
+				"the size of the scratch device buffer " + buffer + " is not a compile-time constant"));
+		Declarator declarator = null;
+		for (var it = body.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Declarator x && buffer.equals(x.getName())) {
+				declarator = x;
+			}
+		}
+		if (declarator == null || declarator.getPointers().size() != 1
+				|| Snippets.enclosingStatement(declarator).eContainer() != statement.eContainer()) {
+			throw PassRefusal.at(call, "the scratch device buffer " + buffer + " must be a pointer declared in "
+					+ "the block that allocates it");
+		}
+		DeclarationStatement alone = (DeclarationStatement) EcoreUtil.copy(Snippets.enclosingStatement(declarator));
+		alone.getDeclaration().getDeclarators().removeIf(x -> !buffer.equals(x.getName()));
+		alone.getDeclaration().getDeclarators().get(0).setInitializer(null);
+		String declared = printer.statement(alone, 0).strip(); // float *d_tmp;
+		String elementType = declared.substring(0, declared.lastIndexOf(buffer)).strip();
+		elementType = elementType.substring(0, elementType.length() - 1).strip(); // without the '*'
+		long elementBytes;
+		try {
+			elementBytes = ConstantFolder.size(alone.getDeclaration().getType());
+		} catch (RuntimeException notAScalarType) {
+			throw PassRefusal.at(call, "the scratch device buffer " + buffer + " has elements of unknown size");
+		}
+		String storage = buffer + "_storage";
+		while (Snippets.mentions(body, storage)) {
+			storage += "_";
+		}
+		return elementType + " " + storage + "[" + (bytes + elementBytes - 1) / elementBytes + "];\n"
+				+ declared.substring(0, declared.length() - 1) + " = " + storage + ";\n";
 	}
 
 	/**

@@ -334,6 +334,61 @@ public class LoopPassesTest {
 		assertTrue(verdict.matches(), verdict.summary() + "\n" + output);
 	}
 
+	/** Row sums go from one kernel to the next through a device buffer that no parameter fills. */
+	private static final String SCRATCH = """
+			__global__ void row_sums(const float* x, float* sums)
+			{
+			    int r = blockIdx.x * blockDim.x + threadIdx.x;
+			    if (r < 64) {
+			        float s = 0.0f;
+			        for (int c = 0; c < 128; ++c) {
+			            s += x[r * 128 + c];
+			        }
+			        sums[r] = s;
+			    }
+			}
+
+			__global__ void scale_rows(const float* x, const float* sums, float* y)
+			{
+			    int i = blockIdx.x * blockDim.x + threadIdx.x;
+			    if (i < 64 * 128) {
+			        y[i] = x[i] / (sums[i / 128] + 100.0f);
+			    }
+			}
+
+			extern "C" void rowsum_scale_kernel(const float* x, float* y)
+			{
+			    float *d_x, *d_sums, *d_y;
+			    cudaMalloc((void**)&d_x, 64 * 128 * sizeof(float));
+			    cudaMalloc((void**)&d_sums, 64 * sizeof(float));
+			    cudaMalloc((void**)&d_y, 64 * 128 * sizeof(float));
+			    cudaMemcpy(d_x, x, 64 * 128 * sizeof(float), cudaMemcpyHostToDevice);
+			    row_sums<<<1, 64>>>(d_x, d_sums);
+			    scale_rows<<<32, 256>>>(d_x, d_sums, d_y);
+			    cudaMemcpy(y, d_y, 64 * 128 * sizeof(float), cudaMemcpyDeviceToHost);
+			    cudaFree(d_x);
+			    cudaFree(d_sums);
+			    cudaFree(d_y);
+			}
+			""";
+
+	@Test
+	public void aScratchDeviceBufferBecomesStorageOfTheWrapperAndADeviceGlobalOnceBound() {
+		Translator.Result lifted = translate("rowsum_scale.cu", SCRATCH, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(lifted.record().verified(), lifted.record().reason());
+		String cpp = lifted.output().orElseThrow();
+		assertTrue(cpp.contains("float d_sums_storage[64];\n    float *d_sums = d_sums_storage;"), cpp);
+		Translator.Result bang = translate("rowsum_scale.cu", SCRATCH, Dialect.CUDA, Dialect.BANG);
+		assertTrue(bang.record().verified(), bang.record().reason());
+		String mlu = bang.output().orElseThrow();
+		assertTrue(mlu.startsWith("__mlu_device__ float d_sums_storage[64];"), mlu); // one buffer for all tasks
+		assertTrue(mlu.contains("__sync_all();"), mlu);
+		StepRecord bind = bang.record().steps().stream().filter(s -> s.pass().equals("loop-bind") && s.accepted())
+				.findFirst().orElseThrow();
+		assertEquals("task-stride", bind.knobs().get("bind"));
+		assertEquals("2", bind.knobs().get("kernels"));
+	}
+
 	@Test
 	public void loopBindRefusesAnythingButSequentialCpp() {
 		TranslationUnit unit = parse(BLOCK_SUM, Dialect.CUDA);
