@@ -12,6 +12,19 @@ public final class PassRefusal extends RuntimeException {
 		super(message);
 	}
 
+	/**
+	 * For {@link Pass#refusal} of a pass that finds its precondition by planning the rewrite: empty when
+	 * {@code planning} completes, else the refusal it threw.
+	 */
+	public static java.util.Optional<String> of(Runnable planning) {
+		try {
+			planning.run();
+			return java.util.Optional.empty();
+		} catch (PassRefusal refused) {
+			return java.util.Optional.of(refused.getMessage());
+		}
+	}
+
 	/** A refusal located at {@code node}: {@code line 12: ...}. */
 	public static PassRefusal at(org.eclipse.emf.ecore.EObject node, String message) {
 		return new PassRefusal((node == null ? "" : Snippets.location(node) + ": ") + message);

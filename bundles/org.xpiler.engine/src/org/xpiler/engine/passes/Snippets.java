@@ -1,7 +1,9 @@
 package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 import org.eclipse.emf.ecore.EObject;
@@ -11,6 +13,7 @@ import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
@@ -177,5 +180,37 @@ public final class Snippets {
 		copy.getBody().getStatements().clear();
 		String text = printer.topLevel(copy).strip();
 		return text.substring(0, text.lastIndexOf('{')).strip();
+	}
+	/** Every name the file declares or uses, functions included. */
+	public static Set<String> takenNames(TranslationUnit unit) {
+		Set<String> taken = new HashSet<>();
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Name n) {
+				taken.add(n.getName());
+			} else if (o instanceof Declarator d && d.getName() != null) {
+				taken.add(d.getName());
+			} else if (o instanceof FunctionDefinition f) {
+				taken.add(f.getName());
+			}
+		});
+		return taken;
+	}
+
+	/**
+	 * {@code base}, or {@code base_2}, {@code base_3}, ...: the first name that neither the file nor the
+	 * dialect's catalog uses, so a new variable neither clashes with nor shadows anything.
+	 */
+	public static String freshName(TranslationUnit unit, String base, Dialect dialect) {
+		return freshName(takenNames(unit), base, dialect);
+	}
+
+	/** The same over the names {@code taken} so far, to which the new name is added. */
+	public static String freshName(Set<String> taken, String base, Dialect dialect) {
+		String name = base;
+		for (int k = 2; taken.contains(name) || dialect.catalog().knows(name); k++) {
+			name = base + "_" + k;
+		}
+		taken.add(name);
+		return name;
 	}
 }

@@ -2,6 +2,8 @@ package org.xpiler.engine.pipeline;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.xpiler.engine.passes.BangDetensorize;
 import org.xpiler.engine.passes.BangTensorize;
@@ -13,6 +15,7 @@ import org.xpiler.engine.passes.SimtRuntimeMapping;
 import org.xpiler.engine.passes.VnniDetensorize;
 import org.xpiler.engine.passes.VnniTensorize;
 import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.TranslationUnit;
 
 /**
  * Turns a direction into the plans to try, best first. A plan is a sequence of stages; a stage holds the
@@ -25,15 +28,29 @@ public final class Planner {
 
 	/**
 	 * One position of a plan: the alternatives and the dialect their output is written in. An optional stage
-	 * (an improvement such as fusing or tensorizing) leaves the code as it was when no alternative holds.
+	 * (an improvement such as fusing or tensorizing) leaves the code as it was when no alternative holds. Most
+	 * stages know their alternatives up front; a stage whose knob values depend on the code (which loop to
+	 * reorder, which operand to cache) enumerates them from the code it gets, and tries the first few.
 	 */
-	public record Stage(List<Pass> alternatives, Dialect output, boolean optional) {
-		public Stage {
-			alternatives = List.copyOf(alternatives);
+	public record Stage(Function<TranslationUnit, List<? extends Pass>> options, Dialect output, boolean optional,
+			boolean readsCode) {
+
+		public Stage(List<? extends Pass> alternatives, Dialect output, boolean optional) {
+			this(code -> alternatives, output, optional, false);
 		}
 
-		public Stage(List<Pass> alternatives, Dialect output) {
+		public Stage(List<? extends Pass> alternatives, Dialect output) {
 			this(alternatives, output, false);
+		}
+
+		/** An optional stage whose alternatives are the first {@code limit} options for the code it gets. */
+		public static Stage fromCode(Function<TranslationUnit, List<? extends Pass>> options, int limit, Dialect output) {
+			return new Stage(code -> options.apply(code).stream().limit(limit).toList(), output, true, true);
+		}
+
+		/** The alternatives to try on {@code code} (parsed only when the stage reads it). */
+		public List<? extends Pass> alternatives(Supplier<TranslationUnit> code) {
+			return options.apply(readsCode ? code.get() : null);
 		}
 	}
 

@@ -68,7 +68,9 @@ public final class Translator {
 				StepRecord accepted = null;
 				List<String> rejections = new ArrayList<>();
 				java.util.Set<String> refusedPasses = new java.util.HashSet<>();
-				for (Pass pass : stage.alternatives()) {
+				String code = current;
+				Dialect codeDialect = dialect;
+				for (Pass pass : stage.alternatives(() -> parser.parse(source.displayName(), code, codeDialect).unit())) {
 					if (refusedPasses.contains(pass.name())) {
 						continue;
 					}
