@@ -179,10 +179,12 @@ public final class LoopBind implements Pass {
 	}
 
 	/**
-	 * Arrays declared at the top of the entry are one object that every iteration (and every kernel cut from
-	 * the entry) shares, such as a lifted scratch buffer; as locals of a kernel each thread would get its own.
-	 * They become device-global arrays ({@code __device__} on CUDA/HIP, {@code __mlu_device__} in BANG's
-	 * GDRAM), renamed only when a file-scope name is taken; returns their declarations.
+	 * An array declared at the top of the entry and used by two or more of its top-level statements (directly
+	 * or through a pointer declared from it) carries data from one loop to the next, such as a lifted scratch
+	 * buffer; as a local of each kernel cut from the entry every thread would get its own. Such arrays become
+	 * device-global ({@code __device__} on CUDA/HIP, {@code __mlu_device__} in BANG's GDRAM), renamed only when
+	 * a file-scope name is taken. An array that one loop uses alone stays its private scratch. Returns the
+	 * global declarations.
 	 */
 	private static String hoistEntryArrays(FunctionDefinition f, Dialect to, Set<String> taken, KernelPrinter printer) {
 		StringBuilder globals = new StringBuilder();
@@ -194,7 +196,7 @@ public final class LoopBind implements Pass {
 			Declarator x = d.getDeclaration().getDeclarators().get(0);
 			boolean constantArray = !x.getDimensions().isEmpty() && x.getInitializer() == null && x.getDimensions().stream()
 					.allMatch(dimension -> dimension.getSize() != null && new ConstantFolder().fold(dimension.getSize()).isPresent());
-			if (!constantArray) {
+			if (!constantArray || !sharedByStatements(x.getName(), f)) {
 				continue;
 			}
 			String original = x.getName();
@@ -207,10 +209,32 @@ public final class LoopBind implements Pass {
 				});
 				x.setName(global);
 			}
-			globals.append(qualifier).append(printer.statement(d, 0));
+			globals.append(qualified(printer.statement(d, 0), qualifier));
 			EcoreUtil.remove(d);
 		}
 		return globals.length() == 0 ? "" : "\n" + globals;
+	}
+
+	private static boolean sharedByStatements(String array, FunctionDefinition f) {
+		List<Statement> statements = flatten(f.getBody().getStatements());
+		Set<String> names = new HashSet<>(Set.of(array));
+		for (Statement s : statements) {
+			if (s instanceof DeclarationStatement d && Snippets.mentions(d, array)) {
+				d.getDeclaration().getDeclarators().forEach(x -> names.add(x.getName()));
+			}
+		}
+		return statements.stream().filter(s -> !(s instanceof DeclarationStatement))
+				.filter(s -> names.stream().anyMatch(n -> Snippets.mentions(s, n))).count() >= 2;
+	}
+
+	/**
+	 * {@code __device__ float x[64];}; an alignment specifier stays in front ({@code alignas(64) __device__
+	 * unsigned char v[64];}), where clang (hipcc) wants it.
+	 */
+	private static String qualified(String declaration, String qualifier) {
+		var alignment = java.util.regex.Pattern.compile("^(alignas\\s*\\([^)]*\\)\\s*)").matcher(declaration);
+		return alignment.find() ? alignment.group(1) + qualifier + declaration.substring(alignment.end())
+				: qualifier + declaration;
 	}
 
 	private static boolean isPointerType(Parameter p) {

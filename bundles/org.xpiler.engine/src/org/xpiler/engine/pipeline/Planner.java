@@ -7,10 +7,15 @@ import java.util.function.Supplier;
 
 import org.xpiler.engine.passes.BangDetensorize;
 import org.xpiler.engine.passes.BangTensorize;
+import org.xpiler.engine.passes.Cache;
 import org.xpiler.engine.passes.LoopBind;
+import org.xpiler.engine.passes.LoopContraction;
+import org.xpiler.engine.passes.LoopExpansion;
 import org.xpiler.engine.passes.LoopFuse;
 import org.xpiler.engine.passes.LoopRecovery;
 import org.xpiler.engine.passes.Pass;
+import org.xpiler.engine.passes.Pipeline;
+import org.xpiler.engine.passes.ProgramAnnotation;
 import org.xpiler.engine.passes.SimtRuntimeMapping;
 import org.xpiler.engine.passes.VnniDetensorize;
 import org.xpiler.engine.passes.VnniTensorize;
@@ -21,10 +26,13 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * Turns a direction into the plans to try, best first. A plan is a sequence of stages; a stage holds the
  * alternative passes (or knob values) for one position, tried in order until the oracle accepts one. Between
  * the two SIMT dialects one mapping suffices; every other direction lifts the source to sequential C++
- * (detensorize, loop recovery, loop fuse) and lowers it to the target (loop bind, then tensorize where the
- * target has vector intrinsics for the loops).
+ * (detensorize, loop recovery, loop fuse), annotates its loop nests, reshapes them for the target (loop
+ * expansion before tensorizing, loop contraction before binding to CUDA/HIP) and lowers it (loop bind, then
+ * tensorize where the target has vector intrinsics for the loops; on BANG also pipeline and cache).
  */
 public final class Planner {
+	/** Operands of a BANG kernel worth trying to stage in NRAM: each try is a run on the virtual device. */
+	private static final int CACHE_CANDIDATES = 2;
 
 	/**
 	 * One position of a plan: the alternatives and the dialect their output is written in. An optional stage
@@ -68,14 +76,24 @@ public final class Planner {
 			plans.add(List.of(new Stage(List.of(new SimtRuntimeMapping()), to)));
 		}
 		List<Stage> lifted = new ArrayList<>(lift(from));
+		lifted.add(new Stage(List.of(new ProgramAnnotation(to)), Dialect.VNNI, true));
+		if (to == Dialect.VNNI || to == Dialect.BANG) {
+			// one loop per kind of statement, so that tensorize finds loops of element-wise stores alone
+			lifted.add(Stage.fromCode(LoopExpansion::options, 1, Dialect.VNNI));
+		} else {
+			// a producer loop merged into its consumer: one kernel less, a temporary array less
+			lifted.add(Stage.fromCode(LoopContraction::options, 1, Dialect.VNNI));
+		}
 		if (to == Dialect.VNNI) {
 			lifted.add(new Stage(List.of(new VnniTensorize()), Dialect.VNNI, true));
 		} else {
-			List<Pass> binds = new ArrayList<>(LoopBind.options(to, buffers));
-			lifted.add(new Stage(binds, to));
+			lifted.add(new Stage(LoopBind.options(to, buffers), to));
 		}
 		if (to == Dialect.BANG) {
-			lifted.add(new Stage(new ArrayList<>(BangTensorize.options()), Dialect.BANG, true));
+			lifted.add(new Stage(BangTensorize.options(), Dialect.BANG, true));
+			lifted.add(new Stage(Pipeline.options(), Dialect.BANG, true));
+			lifted.add(Stage.fromCode(code -> Cache.options(code, Dialect.BANG, Dialect.BANG), CACHE_CANDIDATES,
+					Dialect.BANG));
 		}
 		if (!lifted.isEmpty()) {
 			plans.add(lifted);

@@ -75,8 +75,10 @@ public final class Translator {
 						continue;
 					}
 					StepRecord step = step(pass, source, current, dialect, stage.output(), seed);
-					if ("refused".equals(step.verdict()) && stage.optional()) {
-						refusedPasses.add(pass.name()); // an improvement's precondition holds for none of its knob values
+					if ("refused".equals(step.verdict()) && stage.optional() && !stage.readsCode()) {
+						// an improvement's precondition holds for none of its knob values; options read from the
+						// code are different candidates (another operand, another loop) and are each tried
+						refusedPasses.add(pass.name());
 					}
 					steps.add(step);
 					if (step.accepted()) {

@@ -1,27 +1,19 @@
 package org.xpiler.engine.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
-import org.xpiler.devices.KernelSource;
-import org.xpiler.devices.Oracle;
-import org.xpiler.devices.RunRequest;
-import org.xpiler.devices.VirtualDevice;
 import org.xpiler.engine.passes.Cache;
 import org.xpiler.engine.passes.Cache.Scope;
 import org.xpiler.engine.passes.PassRefusal;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.parsing.KernelParser;
-import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
  * Cache stages a re-read operand into a local or NRAM buffer before the loop that reuses it: the rewritten
@@ -76,9 +68,7 @@ public class CachePassTest {
 			""";
 
 	private static TranslationUnit parse(String text, Dialect dialect) {
-		ParsedKernel parsed = new KernelParser().parse("t." + dialect.fileExtensions().get(0), text, dialect);
-		assertFalse(parsed.hasErrors(), () -> parsed.errors() + "\n" + text);
-		return parsed.unit();
+		return PassTesting.parse(text, dialect);
 	}
 
 	/** Applies the pass, checks the expected text and the oracle; returns the knobs. */
@@ -91,12 +81,7 @@ public class CachePassTest {
 		for (String e : expected) {
 			assertTrue(output.contains(e), () -> "expected " + e + " in\n" + output);
 		}
-		parse(output, dialect);
-		String file = dialect.fileExtensions().get(0);
-		Oracle.Verdict verdict = new Oracle().verify(new KernelSource(Path.of("a." + file), dialect, source),
-				new KernelSource(Path.of("b." + file), dialect, output), new VirtualDevice(), Map.of(), 3,
-				RunRequest.of(List.of()));
-		assertTrue(verdict.matches(), () -> verdict.summary() + "\n" + output);
+		PassTesting.assertVerifies(source, dialect, output, dialect);
 		return knobs;
 	}
 

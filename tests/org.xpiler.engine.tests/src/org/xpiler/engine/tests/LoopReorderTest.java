@@ -1,25 +1,16 @@
 package org.xpiler.engine.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-import org.xpiler.devices.KernelSource;
-import org.xpiler.devices.Oracle;
-import org.xpiler.devices.RunRequest;
-import org.xpiler.devices.VirtualDevice;
 import org.xpiler.engine.passes.LoopReorder;
 import org.xpiler.engine.passes.PassRefusal;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.parsing.KernelParser;
-import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
  * Loop reorder on small programs: the GEMM interchange i,j,k to i,k,j that puts the unit-stride loop inside
@@ -81,9 +72,7 @@ public class LoopReorderTest {
 			""";
 
 	private static TranslationUnit parse(String source) {
-		ParsedKernel parsed = new KernelParser().parse("k.cpp", source, Dialect.VNNI);
-		assertFalse(parsed.hasErrors(), () -> parsed.errors().toString());
-		return parsed.unit();
+		return PassTesting.parse(source, Dialect.VNNI);
 	}
 
 	/** Applies {@code pass}, checks that its output reads back and that the oracle accepts it; returns it. */
@@ -92,11 +81,7 @@ public class LoopReorderTest {
 		assertEquals("", pass.refusal(unit, Dialect.VNNI, Dialect.VNNI).orElse(""));
 		assertEquals(pass.knobs(), pass.apply(unit, Dialect.VNNI, Dialect.VNNI));
 		String output = Dialect.VNNI.printer().print(unit);
-		parse(output);
-		Oracle.Verdict verdict = new Oracle().verify(new KernelSource(Path.of("a.cpp"), Dialect.VNNI, source),
-				new KernelSource(Path.of("b.cpp"), Dialect.VNNI, output), new VirtualDevice(), Map.of(), 3,
-				RunRequest.of(List.of()));
-		assertTrue(verdict.matches(), () -> verdict.summary() + "\n" + output);
+		PassTesting.assertVerifies(source, Dialect.VNNI, output, Dialect.VNNI);
 		return output;
 	}
 

@@ -5,21 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-import org.xpiler.devices.KernelSource;
-import org.xpiler.devices.Oracle;
-import org.xpiler.devices.RunRequest;
-import org.xpiler.devices.VirtualDevice;
 import org.xpiler.engine.passes.LoopSplit;
 import org.xpiler.engine.passes.PassRefusal;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.parsing.KernelParser;
-import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
  * Loop split on small programs: the strips it writes, the remainder loop when the factor does not divide the
@@ -71,9 +64,7 @@ public class LoopSplitTest {
 			""";
 
 	private static TranslationUnit parse(String source) {
-		ParsedKernel parsed = new KernelParser().parse("k.cpp", source, Dialect.VNNI);
-		assertFalse(parsed.hasErrors(), () -> parsed.errors().toString());
-		return parsed.unit();
+		return PassTesting.parse(source, Dialect.VNNI);
 	}
 
 	/** Applies {@code pass}, checks that its output reads back and that the oracle accepts it; returns it. */
@@ -82,11 +73,7 @@ public class LoopSplitTest {
 		assertEquals("", pass.refusal(unit, Dialect.VNNI, Dialect.VNNI).orElse(""));
 		assertEquals(knobs, pass.apply(unit, Dialect.VNNI, Dialect.VNNI));
 		String output = Dialect.VNNI.printer().print(unit);
-		parse(output);
-		Oracle.Verdict verdict = new Oracle().verify(new KernelSource(Path.of("a.cpp"), Dialect.VNNI, source),
-				new KernelSource(Path.of("b.cpp"), Dialect.VNNI, output), new VirtualDevice(), Map.of(), 3,
-				RunRequest.of(List.of()));
-		assertTrue(verdict.matches(), () -> verdict.summary() + "\n" + output);
+		PassTesting.assertVerifies(source, Dialect.VNNI, output, Dialect.VNNI);
 		return output;
 	}
 

@@ -95,7 +95,7 @@ public class SimtTranslationTest {
 		assertTrue(mapping.reason().startsWith("'y' differs"), mapping.reason());
 		List<String> accepted = result.record().steps().stream().filter(StepRecord::accepted).map(StepRecord::pass)
 				.toList();
-		assertEquals(List.of("loop-recovery", "loop-bind"), accepted);
+		assertEquals(List.of("loop-recovery", "annotate", "loop-bind"), accepted);
 		assertFalse(result.output().get().contains("__shfl"), result.output().get());
 	}
 
