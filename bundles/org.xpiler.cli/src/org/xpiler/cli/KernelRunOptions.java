@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -16,6 +15,7 @@ import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.RunRequest;
 import org.xpiler.lang.dialect.Dialect;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options {@code run} and {@code verify} share: device, scalar arguments, seed, launch shape, limits. */
@@ -24,9 +24,8 @@ class KernelRunOptions {
 			description = "Where to run: vm (the virtual device, default) or native (g++ on this CPU, VNNI/C++ only).")
 	String device;
 
-	@Option(names = "--args", paramLabel = "NAME=VALUE", split = ",",
-			description = "Values of the entry's scalar parameters, e.g. --args n=1024,alpha=0.5.")
-	List<String> args = List.of();
+	@Mixin
+	ScalarArguments scalarArguments;
 
 	@Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the random inputs (default 1).")
 	long seed;
@@ -65,15 +64,7 @@ class KernelRunOptions {
 	}
 
 	Map<String, String> scalars() {
-		Map<String, String> values = new LinkedHashMap<>();
-		for (String arg : args) {
-			int equals = arg.indexOf('=');
-			if (equals <= 0) {
-				throw new UserException("--args takes NAME=VALUE pairs, not '" + arg + "'");
-			}
-			values.put(arg.substring(0, equals).strip(), arg.substring(equals + 1).strip());
-		}
-		return values;
+		return scalarArguments.values();
 	}
 
 	RunRequest request() {

@@ -54,6 +54,9 @@ class TranslateCommand implements Callable<Integer> {
 	@Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the oracle's random inputs.")
 	long seed;
 
+	@Mixin
+	ScalarArguments scalars;
+
 	@Parameters(paramLabel = "FILE", description = "The kernel to translate.")
 	Path file;
 
@@ -63,7 +66,7 @@ class TranslateCommand implements Callable<Integer> {
 		if (from != null) {
 			source = new KernelSource(source.file(), from, source.text());
 		}
-		Translator.Result result = new Translator().translate(source, to, seed);
+		Translator.Result result = new Translator().translate(source, to, scalars.values(), seed);
 		RunRecord run = result.record();
 		if (record != null) {
 			writeAtomically(record, JsonOption.mapper().writeValueAsString(run));

@@ -100,6 +100,17 @@ public final class LoopBind implements Pass {
 		if (from != Dialect.VNNI || to == Dialect.VNNI) {
 			return Optional.of("binds sequential C++ to CUDA, HIP or BANG only");
 		}
+		if (to != Dialect.BANG) {
+			// the host wrapper's buffer sizes come from one run; with a scalar such as n they would hold for
+			// that n only, while the wrapper still took any n
+			for (Parameter p : EntryPoint.find(unit, Optional.empty()).function().getParams()) {
+				if (!isPointerType(p)) {
+					return Optional.of(Snippets.location(p) + ": the entry takes the scalar "
+							+ p.getDeclarator().getName() + "; a host wrapper sized by one run would hold for that value "
+							+ "only");
+				}
+			}
+		}
 		return Optional.empty();
 	}
 

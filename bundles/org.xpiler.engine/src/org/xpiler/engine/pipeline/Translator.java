@@ -37,6 +37,14 @@ public final class Translator {
 	}
 
 	public Result translate(KernelSource source, Dialect to, long seed) {
+		return translate(source, to, Map.of(), seed);
+	}
+
+	/**
+	 * @param scalars values of the entry's scalar parameters ({@code n=1024}) for the source's run and every
+	 *                check; the output keeps the parameters
+	 */
+	public Result translate(KernelSource source, Dialect to, Map<String, String> scalars, long seed) {
 		long started = System.nanoTime();
 		List<StepRecord> steps = new ArrayList<>();
 		ParsedKernel parsed = parser.parse(source.displayName(), source.text(), source.dialect());
@@ -45,7 +53,7 @@ public final class Translator {
 		}
 		List<LoopBind.Buffer> buffers = new ArrayList<>();
 		try {
-			KernelRuns.Report run = new KernelRuns().run(new VirtualDevice(), source, Map.of(), seed,
+			KernelRuns.Report run = new KernelRuns().run(new VirtualDevice(), source, scalars, seed,
 					RunRequest.of(List.of()));
 			run.buffers().forEach(b -> buffers.add(new LoopBind.Buffer(b.buffer().contents().length,
 					b.role() == KernelRuns.Role.INPUT || b.role() == KernelRuns.Role.IN_OUT,
@@ -74,7 +82,7 @@ public final class Translator {
 					if (refusedPasses.contains(pass.name())) {
 						continue;
 					}
-					StepRecord step = step(pass, source, current, dialect, stage.output(), seed);
+					StepRecord step = step(pass, source, current, dialect, stage.output(), scalars, seed);
 					if ("refused".equals(step.verdict()) && stage.optional() && !stage.readsCode()) {
 						// an improvement's precondition holds for none of its knob values; options read from the
 						// code are different candidates (another operand, another loop) and are each tried
@@ -111,7 +119,8 @@ public final class Translator {
 		return step.knobs().isEmpty() ? "" : " " + step.knobs();
 	}
 
-	private StepRecord step(Pass pass, KernelSource source, String before, Dialect dialect, Dialect to, long seed) {
+	private StepRecord step(Pass pass, KernelSource source, String before, Dialect dialect, Dialect to,
+			Map<String, String> scalars, long seed) {
 		long started = System.nanoTime();
 		ParsedKernel parsed = parser.parse(source.displayName(), before, dialect);
 		Optional<String> refusal = pass.refusal(parsed.unit(), dialect, to);
@@ -139,7 +148,7 @@ public final class Translator {
 		}
 		Oracle.Verdict verdict;
 		try {
-			verdict = oracle.verify(source, new KernelSource(outputName, to, after), new VirtualDevice(), Map.of(), seed,
+			verdict = oracle.verify(source, new KernelSource(outputName, to, after), new VirtualDevice(), scalars, seed,
 					RunRequest.of(List.of()));
 		} catch (DeviceException e) {
 			return new StepRecord(pass.name(), knobs, before, after, "rejected",

@@ -38,6 +38,44 @@ public class TranslateCommandTest {
 		assertEquals(Files.readString(output), step.get("after").asText());
 	}
 
+	private static final String SAXPY = """
+			__global__ void saxpy(const float* x, float* y, float a, int n)
+			{
+			    int i = blockIdx.x * blockDim.x + threadIdx.x;
+			    if (i < n) y[i] = a * x[i] + y[i];
+			}
+
+			extern "C" void saxpy_kernel(const float* x, float* y, float a, int n)
+			{
+			    float *dx, *dy;
+			    cudaMalloc((void**)&dx, n * sizeof(float));
+			    cudaMalloc((void**)&dy, n * sizeof(float));
+			    cudaMemcpy(dx, x, n * sizeof(float), cudaMemcpyHostToDevice);
+			    cudaMemcpy(dy, y, n * sizeof(float), cudaMemcpyHostToDevice);
+			    saxpy<<<(n + 255) / 256, 256>>>(dx, dy, a, n);
+			    cudaMemcpy(y, dy, n * sizeof(float), cudaMemcpyDeviceToHost);
+			    cudaFree(dx);
+			    cudaFree(dy);
+			}
+			""";
+
+	@Test
+	public void scalarParametersTakeTheirValuesFromArgsAndTheOutputKeepsThem() throws Exception {
+		Path source = work.resolve("saxpy.cu");
+		Files.writeString(source, SAXPY);
+		Path output = work.resolve("saxpy.hip");
+		Outcome missing = HeadlessApplicationTest.runXpiler("translate", "--to", "hip", source.toString(), "-o",
+				output.toString());
+		assertEquals(1, missing.exitCode());
+		assertTrue(missing.err().contains("the scalar parameter 'a' of saxpy_kernel needs a value: --args a=..."),
+				missing.err());
+		Outcome outcome = HeadlessApplicationTest.runXpiler("translate", "--to", "hip", "--args", "a=0.5,n=1000",
+				source.toString(), "-o", output.toString());
+		assertEquals(0, outcome.exitCode(), outcome.err());
+		assertTrue(Files.readString(output).contains("saxpy_kernel(const float *x, float *y, float a, int n)"),
+				Files.readString(output));
+	}
+
 	@Test
 	public void aFailedTranslationExitsOneWithTheReasonAndLeavesNoOutput() throws Exception {
 		// a warp vote has no sequential counterpart yet: loop recovery refuses it with its line

@@ -388,6 +388,29 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void scalarParametersStayParametersWhereNoHostWrapperWouldFixTheirValue() {
+		String cpp = """
+				extern "C" void saxpy_kernel(const float* x, float* y, float a, int n)
+				{
+				    for (int i = 0; i < n; ++i) {
+				        y[i] = a * x[i] + y[i];
+				    }
+				}
+				""";
+		KernelSource source = new KernelSource(Path.of("saxpy.cpp"), Dialect.VNNI, cpp);
+		java.util.Map<String, String> scalars = java.util.Map.of("a", "0.5", "n", "1000");
+		Translator.Result bang = new Translator().translate(source, Dialect.BANG, scalars, 3);
+		assertTrue(bang.record().verified(), bang.record().reason());
+		String mlu = bang.output().orElseThrow();
+		assertTrue(mlu.contains("__mlu_global__ void saxpy_kernel(const float *x, float *y, float a, int n)"), mlu);
+		assertTrue(mlu.contains("int total = (n) - start;"), mlu); // the tasks share n elements, whatever n is
+		Translator.Result cuda = new Translator().translate(source, Dialect.CUDA, scalars, 3);
+		assertFalse(cuda.record().verified());
+		assertTrue(cuda.record().reason().contains("line 1: the entry takes the scalar a; a host wrapper sized by one "
+				+ "run would hold for that value only"), cuda.record().reason());
+	}
+
+	@Test
 	public void loopBindRefusesAnythingButSequentialCpp() {
 		TranslationUnit unit = parse(BLOCK_SUM, Dialect.CUDA);
 		String refusal = new LoopBind(LoopBind.Binding.STRIDE, 256, List.of()).refusal(unit, Dialect.CUDA, Dialect.HIP)
