@@ -12,6 +12,7 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
@@ -32,7 +33,6 @@ import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
-import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
@@ -145,7 +145,7 @@ public final class BangTensorize implements Pass {
 			knobs.put("loops", "0");
 			return knobs;
 		}
-		Set<String> taken = takenNames(unit);
+		Set<String> taken = Snippets.takenNames(unit);
 		Names names = new Names(taken);
 		// tile names are shared by all loops (they run one after the other in a task)
 		List<String> tileNames = new ArrayList<>();
@@ -212,7 +212,7 @@ public final class BangTensorize implements Pass {
 
 	/** Adds the loop's plan, or says why it does not qualify. */
 	private static String analyse(ForStatement loop, List<Plan> plans) {
-		FunctionDefinition function = container(loop, FunctionDefinition.class);
+		FunctionDefinition function = EcoreUtil2.getContainerOfType(loop.eContainer(), FunctionDefinition.class);
 		if (function == null || !hasSpecifier(function.getSpecifiers(), "__mlu_global__")) {
 			return "not in a __mlu_global__ kernel";
 		}
@@ -225,25 +225,25 @@ public final class BangTensorize implements Pass {
 		if (!d.getPointers().isEmpty() || !d.getDimensions().isEmpty() || !(d.getInitializer() instanceof Expression first)) {
 			return "the loop does not declare an int index";
 		}
-		Expression start = withoutTaskId(strip(first));
+		Expression start = withoutTaskId(Snippets.unparenthesized(first));
 		if (start == null) {
 			return "the index does not start at A + taskId";
 		}
-		if (!(strip(loop.getCondition()) instanceof Binary cond)) {
+		if (!(Snippets.unparenthesized(loop.getCondition()) instanceof Binary cond)) {
 			return "the condition is not i < B";
 		}
 		Expression end;
 		boolean inclusive;
-		if (isName(cond.getLeft(), index) && (cond.getOp().equals("<") || cond.getOp().equals("<="))) {
+		if (Snippets.isName(cond.getLeft(), index) && (cond.getOp().equals("<") || cond.getOp().equals("<="))) {
 			end = cond.getRight();
 			inclusive = cond.getOp().equals("<=");
-		} else if (isName(cond.getRight(), index) && (cond.getOp().equals(">") || cond.getOp().equals(">="))) {
+		} else if (Snippets.isName(cond.getRight(), index) && (cond.getOp().equals(">") || cond.getOp().equals(">="))) {
 			end = cond.getLeft();
 			inclusive = cond.getOp().equals(">=");
 		} else {
 			return "the condition is not i < B";
 		}
-		if (!isTaskStride(strip(loop.getUpdate()), index)) {
+		if (!isTaskStride(Snippets.unparenthesized(loop.getUpdate()), index)) {
 			return "the index does not step by taskDim";
 		}
 		List<Assignment> statements = new ArrayList<>();
@@ -255,8 +255,8 @@ public final class BangTensorize implements Pass {
 		Set<String> scalars = scalars(function, loop);
 		Set<String> written = new HashSet<>();
 		for (Assignment a : statements) {
-			if (!(a.getLeft() instanceof Index ix) || !(strip(ix.getTarget()) instanceof Name p)
-					|| !pointers.contains(p.getName()) || !isName(ix.getIndex(), index)) {
+			if (!(a.getLeft() instanceof Index ix) || !(Snippets.unparenthesized(ix.getTarget()) instanceof Name p)
+					|| !pointers.contains(p.getName()) || !Snippets.isName(ix.getIndex(), index)) {
 				return Snippets.location(a) + ": the store is not P[" + index + "] of a float * parameter";
 			}
 			if (!Set.of("=", "+=", "-=", "*=", "/=").contains(a.getOp())) {
@@ -305,10 +305,10 @@ public final class BangTensorize implements Pass {
 		if (isScalar(e, index, scalars)) {
 			return null;
 		}
-		e = strip(e);
+		e = Snippets.unparenthesized(e);
 		if (e instanceof Index ix) {
-			if (strip(ix.getTarget()) instanceof Name p && pointers.contains(p.getName())) {
-				return isName(ix.getIndex(), index) ? null
+			if (Snippets.unparenthesized(ix.getTarget()) instanceof Name p && pointers.contains(p.getName())) {
+				return Snippets.isName(ix.getIndex(), index) ? null
 						: "a dependence: " + Dialect.BANG.printer().expression(ix) + " reads another element than ["
 								+ index + "]";
 			}
@@ -343,7 +343,7 @@ public final class BangTensorize implements Pass {
 
 	/** Loop-invariant scalar: literals, scalar variables and arithmetic or math calls on them. */
 	private static boolean isScalar(Expression e, String index, Set<String> scalars) {
-		e = strip(e);
+		e = Snippets.unparenthesized(e);
 		if (e instanceof FloatLiteral || e instanceof IntLiteral) {
 			return true;
 		}
@@ -379,13 +379,13 @@ public final class BangTensorize implements Pass {
 
 	/** {@code x} of {@code 1 / (1 + expf(-x))}, else null. */
 	private static Expression sigmoidArgument(Binary b) {
-		if (!b.getOp().equals("/") || !isOne(b.getLeft()) || !(strip(b.getRight()) instanceof Binary sum)
+		if (!b.getOp().equals("/") || !isOne(b.getLeft()) || !(Snippets.unparenthesized(b.getRight()) instanceof Binary sum)
 				|| !sum.getOp().equals("+")) {
 			return null;
 		}
 		Expression other = isOne(sum.getLeft()) ? sum.getRight() : isOne(sum.getRight()) ? sum.getLeft() : null;
-		if (other != null && strip(other) instanceof Call call && "expf".equals(Snippets.callee(call))
-				&& call.getArgs().size() == 1 && strip(call.getArgs().get(0)) instanceof Unary u && u.getOp().equals("-")) {
+		if (other != null && Snippets.unparenthesized(other) instanceof Call call && "expf".equals(Snippets.callee(call))
+				&& call.getArgs().size() == 1 && Snippets.unparenthesized(call.getArgs().get(0)) instanceof Unary u && u.getOp().equals("-")) {
 			return u.getOperand();
 		}
 		return null;
@@ -400,7 +400,7 @@ public final class BangTensorize implements Pass {
 	}
 
 	private static Double literal(Expression e) {
-		e = strip(e);
+		e = Snippets.unparenthesized(e);
 		String text = e instanceof FloatLiteral f ? f.getValue() : e instanceof IntLiteral i ? i.getValue() : null;
 		if (text == null) {
 			return null;
@@ -432,14 +432,14 @@ public final class BangTensorize implements Pass {
 
 	/** {@code A} of {@code A + taskId}, {@code taskId + A} or {@code taskId} (then the literal 0), else null. */
 	private static Expression withoutTaskId(Expression e) {
-		if (isName(e, "taskId")) {
+		if (Snippets.isName(e, "taskId")) {
 			return Snippets.expression("0", Dialect.BANG);
 		}
 		if (e instanceof Binary b && b.getOp().equals("+")) {
-			if (isName(b.getRight(), "taskId")) {
+			if (Snippets.isName(b.getRight(), "taskId")) {
 				return b.getLeft();
 			}
-			if (isName(b.getLeft(), "taskId")) {
+			if (Snippets.isName(b.getLeft(), "taskId")) {
 				return b.getRight();
 			}
 		}
@@ -447,13 +447,13 @@ public final class BangTensorize implements Pass {
 	}
 
 	private static boolean isTaskStride(Expression e, String index) {
-		if (e instanceof Assignment a && isName(a.getLeft(), index)) {
+		if (e instanceof Assignment a && Snippets.isName(a.getLeft(), index)) {
 			if (a.getOp().equals("+=")) {
-				return isName(a.getRight(), "taskDim");
+				return Snippets.isName(a.getRight(), "taskDim");
 			}
-			if (a.getOp().equals("=") && strip(a.getRight()) instanceof Binary b && b.getOp().equals("+")) {
-				return isName(b.getLeft(), index) && isName(b.getRight(), "taskDim")
-						|| isName(b.getLeft(), "taskDim") && isName(b.getRight(), index);
+			if (a.getOp().equals("=") && Snippets.unparenthesized(a.getRight()) instanceof Binary b && b.getOp().equals("+")) {
+				return Snippets.isName(b.getLeft(), index) && Snippets.isName(b.getRight(), "taskDim")
+						|| Snippets.isName(b.getLeft(), "taskDim") && Snippets.isName(b.getRight(), index);
 			}
 		}
 		return false;
@@ -487,7 +487,7 @@ public final class BangTensorize implements Pass {
 				declarations.add(ds.getDeclaration());
 			}
 		});
-		TranslationUnit unit = container(f, TranslationUnit.class);
+		TranslationUnit unit = EcoreUtil2.getContainerOfType(f.eContainer(), TranslationUnit.class);
 		if (unit != null) {
 			for (TopLevel item : unit.getItems()) {
 				if (item instanceof Declaration d) {
@@ -528,46 +528,12 @@ public final class BangTensorize implements Pass {
 		return specifiers.stream().anyMatch(s -> s instanceof Specifier sp && sp.getName().equals(name));
 	}
 
-	private static Expression strip(Expression e) {
-		while (e instanceof Parenthesized p) {
-			e = p.getExpression();
-		}
-		return e;
-	}
-
-	private static boolean isName(Expression e, String name) {
-		return strip(e) instanceof Name n && n.getName().equals(name);
-	}
-
-	private static <T> T container(EObject o, Class<T> type) {
-		for (EObject c = o.eContainer(); c != null; c = c.eContainer()) {
-			if (type.isInstance(c)) {
-				return type.cast(c);
-			}
-		}
-		return null;
-	}
-
 	private static TopLevel topLevel(EObject o) {
 		EObject c = o;
 		while (c.eContainer() != null && !(c.eContainer() instanceof TranslationUnit)) {
 			c = c.eContainer();
 		}
 		return (TopLevel) c;
-	}
-
-	private static Set<String> takenNames(TranslationUnit unit) {
-		Set<String> names = new HashSet<>();
-		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Name n) {
-				names.add(n.getName());
-			} else if (o instanceof Declarator d && d.getName() != null) {
-				names.add(d.getName());
-			} else if (o instanceof FunctionDefinition f) {
-				names.add(f.getName());
-			}
-		});
-		return names;
 	}
 
 	/** Bytes of the file's {@code __nram__} arrays with literal sizes. */
@@ -671,9 +637,9 @@ public final class BangTensorize implements Pass {
 				code.append("__memcpy(").append(p).append(" + ").append(t).append(", ").append(current.get(p).name)
 						.append(", ").append(v("n")).append(" * sizeof(float), NRAM2GDRAM);\n");
 			}
-			String endText = "(" + printer.expression(strip(plan.end)) + ")" + (plan.inclusive ? " + 1" : "");
+			String endText = "(" + printer.expression(Snippets.unparenthesized(plan.end)) + ")" + (plan.inclusive ? " + 1" : "");
 			body.append("{\n");
-			body.append("int ").append(start).append(" = (").append(printer.expression(strip(plan.start))).append(");\n");
+			body.append("int ").append(start).append(" = (").append(printer.expression(Snippets.unparenthesized(plan.start))).append(");\n");
 			body.append("int ").append(total).append(" = ").append(endText).append(" - ").append(start).append(";\n");
 			body.append("if (").append(total).append(" > 0) {\n");
 			body.append("int ").append(base).append(" = ").append(total).append(" / taskDim;\n");
@@ -695,7 +661,7 @@ public final class BangTensorize implements Pass {
 
 		private void statement(Assignment a) {
 			Index ix = (Index) a.getLeft();
-			String p = ((Name) strip(ix.getTarget())).getName();
+			String p = ((Name) Snippets.unparenthesized(ix.getTarget())).getName();
 			Operand value;
 			if (a.getOp().equals("=")) {
 				value = expression(a.getRight(), p);
@@ -725,11 +691,11 @@ public final class BangTensorize implements Pass {
 
 		private Operand expression(Expression e, String hint) {
 			if (isScalar(e, plan.index, scalars(plan.function, plan.loop))) {
-				return new Operand(null, printer.expression(strip(e)));
+				return new Operand(null, printer.expression(Snippets.unparenthesized(e)));
 			}
-			e = strip(e);
+			e = Snippets.unparenthesized(e);
 			if (e instanceof Index ix) {
-				return load(((Name) strip(ix.getTarget())).getName());
+				return load(((Name) Snippets.unparenthesized(ix.getTarget())).getName());
 			}
 			if (e instanceof Cast c) {
 				return expression(c.getOperand(), hint);

@@ -18,7 +18,6 @@ import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.IfStatement;
 import org.xpiler.lang.kernel.Name;
-import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.printing.KernelPrinter;
@@ -218,7 +217,7 @@ public final class LoopFuse implements Pass {
 
 	/** {@code o * B + i} or {@code i + B * o} (in any order, parenthesized, through copies of o and i). */
 	private static boolean isLinear(Expression e, String o, String i, long b, Map<String, String> copies) {
-		Expression sum = unwrap(e);
+		Expression sum = Snippets.unparenthesized(e);
 		if (!(sum instanceof Binary plus) || !plus.getOp().equals("+")) {
 			return false;
 		}
@@ -227,7 +226,7 @@ public final class LoopFuse implements Pass {
 	}
 
 	private static boolean isScaled(Expression e, String o, long b, Map<String, String> copies) {
-		Expression product = unwrap(e);
+		Expression product = Snippets.unparenthesized(e);
 		if (!(product instanceof Binary times) || !times.getOp().equals("*")) {
 			return false;
 		}
@@ -237,11 +236,7 @@ public final class LoopFuse implements Pass {
 	}
 
 	private static boolean names(Expression e, String variable, Map<String, String> copies) {
-		return unwrap(e) instanceof Name n && (n.getName().equals(variable) || variable.equals(copies.get(n.getName())));
-	}
-
-	private static Expression unwrap(Expression e) {
-		return e instanceof Parenthesized p ? unwrap(p.getExpression()) : e;
+		return Snippets.unparenthesized(e) instanceof Name n && (n.getName().equals(variable) || variable.equals(copies.get(n.getName())));
 	}
 
 	/** The trip count of a loop from 0 with a constant bound. */

@@ -15,6 +15,7 @@ import java.util.stream.Collectors;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.catalog.CatalogEntries.DeviceModel;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.dialect.Dialect;
@@ -277,7 +278,7 @@ public final class Pipeline implements Pass {
 			throw PassRefusal.at(loop, "the loop does not declare its index");
 		}
 		String index = loop.getInitDeclaration().getDeclarators().get(0).getName();
-		if (!(strip(loop.getCondition()) instanceof Binary condition) || !isName(condition.getLeft(), index)
+		if (!(Snippets.unparenthesized(loop.getCondition()) instanceof Binary condition) || !Snippets.isName(condition.getLeft(), index)
 				|| !condition.getOp().equals("<") && !condition.getOp().equals("<=")) {
 			throw PassRefusal.at(loop, "the condition is not " + index + " < bound");
 		}
@@ -379,12 +380,12 @@ public final class Pipeline implements Pass {
 
 	/** {@code S} of {@code i += S}, {@code 1} of {@code ++i} / {@code i++}, else null. */
 	private static Expression step(Expression update, String index) {
-		update = strip(update);
-		if (update instanceof Assignment a && a.getOp().equals("+=") && isName(a.getLeft(), index)) {
+		update = Snippets.unparenthesized(update);
+		if (update instanceof Assignment a && a.getOp().equals("+=") && Snippets.isName(a.getLeft(), index)) {
 			return a.getRight();
 		}
-		boolean increment = update instanceof Postfix p && p.getOp().equals("++") && isName(p.getOperand(), index)
-				|| update instanceof Unary u && u.getOp().equals("++") && isName(u.getOperand(), index);
+		boolean increment = update instanceof Postfix p && p.getOp().equals("++") && Snippets.isName(p.getOperand(), index)
+				|| update instanceof Unary u && u.getOp().equals("++") && Snippets.isName(u.getOperand(), index);
 		return increment ? Snippets.expression("1", Dialect.BANG) : null;
 	}
 
@@ -419,7 +420,7 @@ public final class Pipeline implements Pass {
 		}
 		if (s instanceof ExpressionStatement e && e.getExpression() instanceof Call call
 				&& FILLS.contains(Snippets.callee(call)) && !call.getArgs().isEmpty()
-				&& strip(call.getArgs().get(0)) instanceof Name target) {
+				&& Snippets.unparenthesized(call.getArgs().get(0)) instanceof Name target) {
 			List<Expression> rest = call.getArgs().subList(1, call.getArgs().size());
 			boolean scalar = rest.stream().allMatch(a -> pure(a) && Collections.disjoint(names(a), symbols.memory));
 			return scalar ? Set.of(target.getName()) : Set.of();
@@ -429,7 +430,7 @@ public final class Pipeline implements Pass {
 
 	/** The {@code __nram__} array a load writes, declared once and outside the loop, else a refusal. */
 	private static String loadBuffer(Call load, ForStatement loop, Symbols symbols) {
-		Expression target = strip(load.getArgs().get(0));
+		Expression target = Snippets.unparenthesized(load.getArgs().get(0));
 		if (target instanceof Name n && symbols.declared.getOrDefault(n.getName(), List.of()).size() == 1) {
 			Declarator d = symbols.declared.get(n.getName()).get(0);
 			if (symbols.nram.contains(d) && d.getDimensions().size() == 1 && !EcoreUtil.isAncestor(loop, d)) {
@@ -471,7 +472,7 @@ public final class Pipeline implements Pass {
 							+ ", which the pass cannot see into");
 				}
 				if (Snippets.isCallOf(call, "__memcpy") && !(call.getArgs().size() >= 4
-						&& isName(call.getArgs().get(3), "NRAM2NRAM"))) {
+						&& Snippets.isName(call.getArgs().get(3), "NRAM2NRAM"))) {
 					throw PassRefusal.at(call, "a transfer inside the compute: the pass reads only loads and stores "
 							+ "that are statements of the loop body");
 				}
@@ -489,7 +490,7 @@ public final class Pipeline implements Pass {
 
 	private static boolean transfer(Call call, String direction) {
 		return Snippets.isCallOf(call, "__memcpy") && call.getArgs().size() == 4
-				&& isName(call.getArgs().get(3), direction);
+				&& Snippets.isName(call.getArgs().get(3), direction);
 	}
 
 	private static Optional<CatalogFunction> catalogFunction(Call call) {
@@ -556,8 +557,8 @@ public final class Pipeline implements Pass {
 
 	/** Scalars declared once with an initializer, outside the loop, in its function or at file scope, never assigned. */
 	private static Map<String, Expression> definitions(ForStatement loop) {
-		FunctionDefinition function = container(loop, FunctionDefinition.class);
-		TranslationUnit unit = container(loop, TranslationUnit.class);
+		FunctionDefinition function = EcoreUtil2.getContainerOfType(loop.eContainer(), FunctionDefinition.class);
+		TranslationUnit unit = EcoreUtil2.getContainerOfType(loop.eContainer(), TranslationUnit.class);
 		Map<String, List<Declarator>> declared = new HashMap<>();
 		List<EObject> scope = new ArrayList<>(nodes(function));
 		Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance).forEach(d -> scope.addAll(nodes(d)));
@@ -668,8 +669,8 @@ public final class Pipeline implements Pass {
 		text.append(printer.statement(header, 0).strip().replaceFirst("\\{\\s*}$", "{\n"));
 		t.prelude().forEach(s -> text.append(printer.statement(s, 0)));
 		text.append("__sync_io();\n"); // this tile has landed; nothing else is in flight
-		String following = t.index() + " + " + (strip(t.step()) instanceof IntLiteral || strip(t.step()) instanceof Name
-				? printer.expression(strip(t.step()))
+		String following = t.index() + " + " + (Snippets.unparenthesized(t.step()) instanceof IntLiteral || Snippets.unparenthesized(t.step()) instanceof Name
+				? printer.expression(Snippets.unparenthesized(t.step()))
 				: "(" + printer.expression(t.step()) + ")");
 		text.append(loadTile(t, following, stage + " ^ 1", next, renames, doubled));
 		t.work().forEach(s -> text.append(printer.statement(rewritten(s, Map.of(), current), 0)));
@@ -753,7 +754,7 @@ public final class Pipeline implements Pass {
 			Expression target = o instanceof Assignment a ? a.getLeft()
 					: o instanceof Postfix p ? p.getOperand()
 							: o instanceof Unary u && Set.of("++", "--", "&").contains(u.getOp()) ? u.getOperand() : null;
-			if (target != null && isName(target, name)) {
+			if (target != null && Snippets.isName(target, name)) {
 				return true;
 			}
 		}
@@ -774,23 +775,4 @@ public final class Pipeline implements Pass {
 		return p;
 	}
 
-	private static Expression strip(Expression e) {
-		while (e instanceof Parenthesized p) {
-			e = p.getExpression();
-		}
-		return e;
-	}
-
-	private static boolean isName(Expression e, String name) {
-		return strip(e) instanceof Name n && n.getName().equals(name);
-	}
-
-	private static <T> T container(EObject o, Class<T> type) {
-		for (EObject c = o.eContainer(); c != null; c = c.eContainer()) {
-			if (type.isInstance(c)) {
-				return type.cast(c);
-			}
-		}
-		return null;
-	}
 }

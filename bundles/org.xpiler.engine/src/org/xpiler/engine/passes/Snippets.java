@@ -213,4 +213,17 @@ public final class Snippets {
 		taken.add(name);
 		return name;
 	}
+	/** {@code e} without the parentheses around it. */
+	public static Expression unparenthesized(Expression e) {
+		Expression inner = e;
+		while (inner instanceof org.xpiler.lang.kernel.Parenthesized p) {
+			inner = p.getExpression();
+		}
+		return inner;
+	}
+
+	/** Whether {@code e} is the name {@code name}, parenthesized or not. */
+	public static boolean isName(Expression e, String name) {
+		return unparenthesized(e) instanceof Name n && n.getName().equals(name);
+	}
 }
