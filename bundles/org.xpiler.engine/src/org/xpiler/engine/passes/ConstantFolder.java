@@ -1,18 +1,26 @@
 package org.xpiler.engine.passes;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 
+import org.eclipse.emf.ecore.EObject;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Cast;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.SizeOf;
+import org.xpiler.lang.kernel.Specifier;
+import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
 
@@ -107,5 +115,40 @@ public final class ConstantFolder {
 		case "long", "long long", "long int", "long long int", "double", "int64_t", "uint64_t", "size_t" -> 8;
 		default -> throw new NotConstant();
 		};
+	}
+	/**
+	 * A folder that knows the {@code const} integers of the file and of {@code f} ({@code const int total =
+	 * 128 * 512;}), so that bounds written with them fold. A name declared more than once is left out: which
+	 * declaration a use means would depend on scopes.
+	 */
+	public static ConstantFolder withConstantsOf(TranslationUnit unit, FunctionDefinition f) {
+		List<EObject> scopes = new ArrayList<>(
+				Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance).toList());
+		scopes.add(f);
+		List<Declaration> declarations = new ArrayList<>();
+		Map<String, Integer> declared = new HashMap<>();
+		for (EObject scope : scopes) {
+			List<EObject> nodes = new ArrayList<>(List.of(scope));
+			scope.eAllContents().forEachRemaining(nodes::add);
+			for (EObject o : nodes) {
+				if (o instanceof Declaration d) {
+					declarations.add(d);
+				} else if (o instanceof Declarator x && x.getName() != null) {
+					declared.merge(x.getName(), 1, Integer::sum);
+				}
+			}
+		}
+		ConstantFolder folder = new ConstantFolder();
+		for (Declaration d : declarations) {
+			boolean constant = d.getSpecifiers().stream().anyMatch(
+					s -> s instanceof Specifier q && (q.getName().equals("const") || q.getName().equals("constexpr")));
+			for (Declarator x : d.getDeclarators()) {
+				if (constant && declared.get(x.getName()) == 1 && x.getPointers().isEmpty()
+						&& x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
+					folder.fold(e).ifPresent(value -> folder.define(x.getName(), value));
+				}
+			}
+		}
+		return folder;
 	}
 }

@@ -2,7 +2,6 @@ package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,15 +13,11 @@ import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.BreakStatement;
 import org.xpiler.lang.kernel.CompoundStatement;
-import org.xpiler.lang.kernel.Declaration;
-import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.DoStatement;
-import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.LinkageSpecifier;
-import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.SwitchStatement;
 import org.xpiler.lang.kernel.TopLevel;
@@ -84,7 +79,7 @@ public final class LoopSplit implements Pass {
 	public static List<LoopSplit> options(TranslationUnit unit) {
 		List<LoopSplit> options = new ArrayList<>();
 		for (FunctionDefinition f : functions(unit)) {
-			ConstantFolder folder = constants(unit, f);
+			ConstantFolder folder = ConstantFolder.withConstantsOf(unit, f);
 			List<CanonicalLoop> splittable = CanonicalLoop.all(f.getBody()).stream()
 					.filter(l -> !factors(l, folder).isEmpty() && escapingBreak(l.loop().getBody()).isEmpty()).toList();
 			for (CanonicalLoop l : splittable) {
@@ -180,7 +175,7 @@ public final class LoopSplit implements Pass {
 		}
 		FunctionDefinition f = function(unit, function);
 		CanonicalLoop l = findLoop(f, loop);
-		ConstantFolder folder = constants(unit, f);
+		ConstantFolder folder = ConstantFolder.withConstantsOf(unit, f);
 		OptionalLong trips = tripCount(l, folder);
 		if (trips.isEmpty()) {
 			throw PassRefusal.at(l.loop(), "the loop over " + l.variable() + " has no constant trip count");
@@ -274,47 +269,5 @@ public final class LoopSplit implements Pass {
 			}
 		}
 		return false;
-	}
-
-	// ------------------------------------------------------------------ names and constants
-
-	/**
-	 * {@code base}, or {@code base2}, {@code base3}, ...: the first that names nothing in the file, so the new
-	 * loop variables neither clash with nor shadow anything. (A candidate for {@link Snippets}.)
-	 */
-	/**
-	 * A folder that knows the {@code const} integers of the file and of {@code f} ({@code const int total =
-	 * 128 * 512;}), so that bounds written with them fold. A name declared more than once is left out: which
-	 * declaration a use means would depend on scopes.
-	 */
-	private static ConstantFolder constants(TranslationUnit unit, FunctionDefinition f) {
-		List<EObject> scopes = new ArrayList<>(
-				Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance).toList());
-		scopes.add(f);
-		List<Declaration> declarations = new ArrayList<>();
-		Map<String, Integer> declared = new HashMap<>();
-		for (EObject scope : scopes) {
-			List<EObject> nodes = new ArrayList<>(List.of(scope));
-			scope.eAllContents().forEachRemaining(nodes::add);
-			for (EObject o : nodes) {
-				if (o instanceof Declaration d) {
-					declarations.add(d);
-				} else if (o instanceof Declarator x && x.getName() != null) {
-					declared.merge(x.getName(), 1, Integer::sum);
-				}
-			}
-		}
-		ConstantFolder folder = new ConstantFolder();
-		for (Declaration d : declarations) {
-			boolean constant = d.getSpecifiers().stream().anyMatch(
-					s -> s instanceof Specifier q && (q.getName().equals("const") || q.getName().equals("constexpr")));
-			for (Declarator x : d.getDeclarators()) {
-				if (constant && declared.get(x.getName()) == 1 && x.getPointers().isEmpty()
-						&& x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
-					folder.fold(e).ifPresent(value -> folder.define(x.getName(), value));
-				}
-			}
-		}
-		return folder;
 	}
 }

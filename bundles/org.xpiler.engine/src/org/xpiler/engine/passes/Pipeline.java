@@ -669,8 +669,9 @@ public final class Pipeline implements Pass {
 		text.append(printer.statement(header, 0).strip().replaceFirst("\\{\\s*}$", "{\n"));
 		t.prelude().forEach(s -> text.append(printer.statement(s, 0)));
 		text.append("__sync_io();\n"); // this tile has landed; nothing else is in flight
-		String following = t.index() + " + " + (Snippets.unparenthesized(t.step()) instanceof IntLiteral || Snippets.unparenthesized(t.step()) instanceof Name
-				? printer.expression(Snippets.unparenthesized(t.step()))
+		Expression step = Snippets.unparenthesized(t.step());
+		String following = t.index() + " + " + (step instanceof IntLiteral || step instanceof Name
+				? printer.expression(step)
 				: "(" + printer.expression(t.step()) + ")");
 		text.append(loadTile(t, following, stage + " ^ 1", next, renames, doubled));
 		t.work().forEach(s -> text.append(printer.statement(rewritten(s, Map.of(), current), 0)));

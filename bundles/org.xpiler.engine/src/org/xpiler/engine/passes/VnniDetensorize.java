@@ -158,6 +158,10 @@ public final class VnniDetensorize implements Pass {
 		if (!expansion.intrinsics.isEmpty()) {
 			knobs.put("expanded", String.join(", ", expansion.intrinsics.keySet()));
 		}
+		int vectorLoops = new VectorLoops().normalize(unit);
+		if (vectorLoops > 0) {
+			knobs.put("vector-loops", Integer.toString(vectorLoops));
+		}
 		return knobs;
 	}
 

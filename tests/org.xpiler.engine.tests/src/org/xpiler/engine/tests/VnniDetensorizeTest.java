@@ -134,9 +134,40 @@ public class VnniDetensorizeTest {
 	}
 
 	@Test
+	public void vectorLoopsBecomeCanonicalLoopsOverVectorsAndTheirTail() {
+		String relu = """
+				extern "C" void relu_kernel(const float* x, float* y)
+				{
+				    const int total = 1000;
+				    __m512 zero = _mm512_setzero_ps();
+				    int i = 0;
+				    for (; i + 16 <= total; i += 16) {
+				        _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_loadu_ps(x + i), zero));
+				    }
+				    for (; i < total; i++) {
+				        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+				    }
+				}
+				""";
+		Detensorized result = detensorize("relu.cpp", relu);
+		assertEquals("1", result.knobs().get("vector-loops"));
+		String output = result.output();
+		assertTrue(output.contains("for (int i_vector = 0; i_vector < 62; ++i_vector) {\n        const int i = i_vector * 16;"),
+				output);
+		assertTrue(output.contains("for (int i = 992; i < total; ++i) {"), output);
+		assertFalse(output.contains("\n    int i = 0;"), output); // the counter went with the loops
+		assertVerifies(Path.of("relu.cpp"), relu, output, new VirtualDevice());
+		// a counter read after the loops keeps them as they are
+		String counted = relu.replace("        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }\n",
+				"        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }\n    y[0] = (float)i;\n");
+		assertFalse(detensorize("counted.cpp", counted).knobs().containsKey("vector-loops"));
+	}
+
+	@Test
 	public void aFloatAddLoopBecomesByteArraysAndHelpers() {
 		Detensorized result = detensorize("add.cpp", ADD);
-		assertEquals(Map.of("expanded", "_mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps"), result.knobs());
+		assertEquals(Map.of("expanded", "_mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps", "vector-loops", "1"),
+				result.knobs());
 		String output = result.output();
 		assertTrue(output.contains("alignas(64) unsigned char a[64];\n        mm512_loadu_ps(a, A + i);"), output);
 		assertTrue(output.contains("static inline void mm512_add_ps(unsigned char *dst, const unsigned char *a, "
