@@ -119,7 +119,9 @@ public final class LoopFuse implements Pass {
 					|| CanonicalLoop.assignsAny(inner.loop().getBody(), java.util.Set.of(x.getName()))) {
 				return null;
 			}
-			if (isLinear(init, o, i, b, copies)) {
+			String name = x.getName();
+			if (isLinear(init, o, i, b, copies) && body.subList(0, k).stream().noneMatch(s -> Snippets.mentions(s, name))) {
+				// (an earlier mention would be another variable of that name, which the fused loop's would hide)
 				List<Statement> rest = new ArrayList<>(body.subList(0, k));
 				rest.addAll(body.subList(k + 1, body.size()));
 				return new Fusion(outer, fused(x.getName(), a.getAsLong() * b, rest, o, i, b));
