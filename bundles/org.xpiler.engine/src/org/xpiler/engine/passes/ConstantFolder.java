@@ -10,11 +10,13 @@ import org.eclipse.emf.ecore.EObject;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Cast;
+import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.IntLiteral;
+import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parenthesized;
@@ -27,7 +29,7 @@ import org.xpiler.lang.kernel.Unary;
 /**
  * Integer constant folding over a host function's known values: launch configurations
  * ({@code (1024 + rows - 1) / rows}), buffer byte counts ({@code 64 * 128 * sizeof(float)}). Names fold when
- * {@link #define} gave them a value.
+ * {@link #define} gave them a value, members such as {@code block.x} when it was defined under that dotted name.
  */
 public final class ConstantFolder {
 	private final Map<String, Long> values = new HashMap<>();
@@ -61,6 +63,9 @@ public final class ConstantFolder {
 		case IntLiteral literal -> literal(literal.getValue());
 		case Parenthesized p -> value(p.getExpression());
 		case Name n when values.containsKey(n.getName()) -> values.get(n.getName());
+		case MemberAccess m when !m.isArrow() && m.getTarget() instanceof Name n
+				&& values.containsKey(n.getName() + "." + m.getMember()) -> values.get(n.getName() + "." + m.getMember());
+		case Conditional c -> value(c.getCondition()) != 0 ? value(c.getThen()) : value(c.getElse());
 		case Cast c -> value(c.getOperand());
 		case SizeOf s when s.getType() != null && s.getType().getPointers().isEmpty() -> size(s.getType().getType());
 		case Unary u when u.getOp().equals("-") -> -value(u.getOperand());

@@ -53,8 +53,9 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * </ul>
  * The pieces are the maximal runs of statements between cuts.
  * <p>
- * Knob: {@code loop}, the pre-order index of the loop among the canonical loops of the entry;
- * {@link #options} gives those that split into two or more pieces, outermost first. Precondition: sequential
+ * Knobs: {@code loop}, the pre-order index of the loop among the canonical loops of the entry, and whether
+ * locals may be expanded into arrays; {@link #options} gives the loops that split into two or more pieces,
+ * outermost first. Precondition: sequential
  * C++ (VNNI to VNNI); the loop holds two statements or more, no {@code break}, {@code continue} or
  * {@code return} that leaves it, no access the dependence summary cannot describe ({@link ArrayAccesses}), and
  * its bounds read nothing the body writes.
@@ -64,23 +65,38 @@ public final class LoopExpansion implements Pass {
 	private static final long MAX_EXPANDED_ELEMENTS = 1 << 16;
 
 	private final int loop;
+	private final boolean expandScalars;
 
 	/** @param loop the pre-order index of the loop among the canonical loops of the entry */
 	public LoopExpansion(int loop) {
+		this(loop, true);
+	}
+
+	/**
+	 * @param expandScalars whether a local that crosses a cut may become an array; without, such a local ties
+	 *                      its statements together and only splits that need no new array are made
+	 */
+	public LoopExpansion(int loop, boolean expandScalars) {
 		this.loop = loop;
+		this.expandScalars = expandScalars;
 	}
 
 	/** The loops of {@code unit}'s entry that split into two or more pieces, outermost first. */
 	public static List<LoopExpansion> options(TranslationUnit unit) {
+		return options(unit, true);
+	}
+
+	/** The same, with or without scalar expansion. */
+	public static List<LoopExpansion> options(TranslationUnit unit, boolean expandScalars) {
 		List<CanonicalLoop> loops = CanonicalLoop.all(EntryPoint.find(unit, Optional.empty()).function().getBody());
 		List<Integer> splittable = new ArrayList<>();
 		for (int k = 0; k < loops.size(); k++) {
-			if (new LoopExpansion(k).refusal(unit, Dialect.VNNI, Dialect.VNNI).isEmpty()) {
+			if (new LoopExpansion(k, expandScalars).refusal(unit, Dialect.VNNI, Dialect.VNNI).isEmpty()) {
 				splittable.add(k);
 			}
 		}
 		splittable.sort(Comparator.comparingInt(k -> depth(loops.get(k).loop())));
-		return splittable.stream().map(LoopExpansion::new).toList();
+		return splittable.stream().map(k -> new LoopExpansion(k, expandScalars)).toList();
 	}
 
 	@Override
@@ -125,6 +141,9 @@ public final class LoopExpansion implements Pass {
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("loop", Integer.toString(loop));
 		knobs.put("pieces", Integer.toString(pieces.size()));
+		if (!expandScalars) {
+			knobs.put("expand-scalars", "false");
+		}
 		if (!arrays.isEmpty()) {
 			knobs.put("expanded", String.join(",", arrays));
 		}
@@ -171,7 +190,7 @@ public final class LoopExpansion implements Pass {
 			if (body.get(a) instanceof DeclarationStatement d) {
 				for (Declarator x : d.getDeclaration().getDeclarators()) {
 					locals.add(x.getName());
-					localTie(chosen, body, a, x, ties, expandable);
+					localTie(chosen, body, a, x, ties, expandable, expandScalars);
 				}
 			}
 		}
@@ -218,14 +237,14 @@ public final class LoopExpansion implements Pass {
 
 	/** Ties a local to its later uses unless it can become an array, which then carries no tie. */
 	private static void localTie(CanonicalLoop loop, List<Statement> body, int a, Declarator x, List<Tie> ties,
-			List<DeclarationStatement> expandable) {
+			List<DeclarationStatement> expandable, boolean expandScalars) {
 		int first = firstUse(body, x.getName());
 		int last = lastUse(body, x.getName());
 		if (last <= a) {
 			return;
 		}
 		DeclarationStatement d = (DeclarationStatement) body.get(a);
-		if (first > a && isExpandable(loop, d)) {
+		if (expandScalars && first > a && isExpandable(loop, d)) {
 			expandable.add(d);
 		} else {
 			ties.add(new Tie(Math.min(first, a), last, Snippets.location(d) + " declares " + x.getName() + ", which "

@@ -77,6 +77,7 @@ final class SimtLoops {
 
 	/** The sequential C++ program equivalent to {@code unit}. */
 	String recover(TranslationUnit unit) {
+		new PureFunctionInliner().inline(unit); // launch sizes such as ceil_div(n, threads) then fold
 		EntryPoint entry = EntryPoint.find(unit, java.util.Optional.empty());
 		if (entry.kind() != EntryPoint.Kind.HOST) {
 			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is a kernel without a host wrapper, so "
@@ -469,6 +470,9 @@ final class SimtLoops {
 						int[] dims = fold(args);
 						if (dims != null) {
 							dim3.put(x.getName(), dims);
+							for (int axis = 0; axis < 3; axis++) {
+								folder.define(x.getName() + "." + "xyz".charAt(axis), dims[axis]); // grid(n / block.x)
+							}
 						}
 					} else if (d.getType() instanceof BuiltinType && x.getInitializer() instanceof Expression e) {
 						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));

@@ -78,8 +78,9 @@ public final class Planner {
 		List<Stage> lifted = new ArrayList<>(lift(from));
 		lifted.add(new Stage(List.of(new ProgramAnnotation(to)), Dialect.VNNI, true));
 		if (to == Dialect.VNNI || to == Dialect.BANG) {
-			// one loop per kind of statement, so that tensorize finds loops of element-wise stores alone
-			lifted.add(Stage.fromCode(LoopExpansion::options, 1, Dialect.VNNI));
+			// one loop per kind of statement, so that tensorize finds loops of element-wise stores alone; no new
+			// arrays for locals: spilling per-iteration index arithmetic to memory is no code to accept in review
+			lifted.add(Stage.fromCode(code -> LoopExpansion.options(code, false), 1, Dialect.VNNI));
 		} else {
 			// a producer loop merged into its consumer: one kernel less, a temporary array less
 			lifted.add(Stage.fromCode(LoopContraction::options, 1, Dialect.VNNI));

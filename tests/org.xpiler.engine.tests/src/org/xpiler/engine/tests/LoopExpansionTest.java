@@ -1,6 +1,7 @@
 package org.xpiler.engine.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,6 +69,28 @@ public class LoopExpansionTest {
 				        z[i] = y[i] * 2.0f;
 				    }
 				"""), result.output());
+	}
+
+	@Test
+	public void withoutScalarExpansionALocalKeepsItsStatementsTogether() {
+		String source = """
+				extern "C" void local_kernel(const float* a, const float* b, float* y, float* z)
+				{
+				    for (int i = 0; i < 256; i++) {
+				        float t = a[i] * b[i];
+				        y[i] = t + 1.0f;
+				        z[i] = a[i] - b[i];
+				    }
+				}
+				""";
+		TranslationUnit unit = parse(source);
+		LoopExpansion pass = new LoopExpansion(0, false);
+		assertEquals(Map.of("loop", "0", "pieces", "2", "expand-scalars", "false"),
+				pass.apply(unit, Dialect.VNNI, Dialect.VNNI));
+		String output = Dialect.VNNI.printer().print(unit);
+		assertFalse(output.contains("t_per_i"), output);
+		PassTesting.assertVerifies(source, Dialect.VNNI, output, Dialect.VNNI);
+		assertEquals(1, LoopExpansion.options(parse(source), false).size());
 	}
 
 	@Test

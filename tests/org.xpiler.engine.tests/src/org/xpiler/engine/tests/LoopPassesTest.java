@@ -411,6 +411,45 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void launchSizesFoldThroughDim3MembersAndOneLineHelpers() {
+		String cuda = """
+				static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+				__global__ void add2d(const float* A, const float* B, float* C)
+				{
+				    int col = blockIdx.x * blockDim.x + threadIdx.x;
+				    int row = blockIdx.y * blockDim.y + threadIdx.y;
+				    if (row < 100 && col < 200) {
+				        C[row * 200 + col] = A[row * 200 + col] + B[row * 200 + col];
+				    }
+				}
+
+				extern "C" void add2d_kernel(const float* A, const float* B, float* C)
+				{
+				    const int rows = 100, cols = 200;
+				    size_t bytes = rows * cols * sizeof(float);
+				    float *dA, *dB, *dC;
+				    cudaMalloc(&dA, bytes);
+				    cudaMalloc(&dB, bytes);
+				    cudaMalloc(&dC, bytes);
+				    cudaMemcpy(dA, A, bytes, cudaMemcpyHostToDevice);
+				    cudaMemcpy(dB, B, bytes, cudaMemcpyHostToDevice);
+				    dim3 block(16, 16);
+				    dim3 grid((cols + block.x - 1) / block.x, ceil_div(rows, block.y));
+				    add2d<<<grid, block>>>(dA, dB, dC);
+				    cudaMemcpy(C, dC, bytes, cudaMemcpyDeviceToHost);
+				    cudaFree(dA); cudaFree(dB); cudaFree(dC);
+				}
+				""";
+		Translator.Result result = translate("add2d.cu", cuda, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(result.record().verified(), result.record().reason());
+		String out = result.output().orElseThrow();
+		assertTrue(out.contains("for (int blockIdx_y = 0; blockIdx_y < 7; ++blockIdx_y)"), out);
+		assertTrue(out.contains("for (int blockIdx_x = 0; blockIdx_x < 13; ++blockIdx_x)"), out);
+		assertFalse(out.contains("ceil_div"), out); // inlined, and gone once nothing calls it
+	}
+
+	@Test
 	public void loopBindRefusesAnythingButSequentialCpp() {
 		TranslationUnit unit = parse(BLOCK_SUM, Dialect.CUDA);
 		String refusal = new LoopBind(LoopBind.Binding.STRIDE, 256, List.of()).refusal(unit, Dialect.CUDA, Dialect.HIP)
