@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 import org.eclipse.emf.ecore.EObject;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
@@ -185,10 +186,7 @@ public final class ArrayAccesses {
 		if (CanonicalLoop.declares(loop.loop().getBody(), loop.variable())) {
 			result.obstacle = new Obstacle(loop.loop(), "the body declares another " + loop.variable());
 		}
-		List<EObject> nodes = new ArrayList<>();
-		nodes.add(root);
-		root.eAllContents().forEachRemaining(nodes::add);
-		for (EObject node : nodes) {
+		for (EObject node : EcoreUtil2.eAllOfType(root, EObject.class)) {
 			result.visit(node, root);
 		}
 		return result;
@@ -439,10 +437,7 @@ public final class ArrayAccesses {
 	 * text; otherwise not affine.
 	 */
 	private Optional<Linear> invariantTerm(Expression e) {
-		List<EObject> nodes = new ArrayList<>();
-		nodes.add(e);
-		e.eAllContents().forEachRemaining(nodes::add);
-		for (EObject node : nodes) {
+		for (EObject node : EcoreUtil2.eAllOfType(e, EObject.class)) {
 			if (node instanceof Assignment || isIncrement(node) || node instanceof Index || node instanceof Call
 					|| node instanceof Name n && (n.getName().equals(loop.variable()) || !isInvariant(n.getName()))) {
 				return Optional.empty();

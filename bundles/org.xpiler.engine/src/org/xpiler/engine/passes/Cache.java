@@ -549,24 +549,19 @@ public final class Cache implements Pass {
 
 		/** Names, literals, casts and arithmetic: an expression whose value only its names decide. */
 		private static boolean isArithmetic(Expression e) {
-			return selfAndContents(e).stream().allMatch(o -> !(o instanceof Expression) || o instanceof Name
+			return EcoreUtil2.eAllOfType(e, EObject.class).stream().allMatch(o -> !(o instanceof Expression) || o instanceof Name
 					|| o instanceof IntLiteral || o instanceof Parenthesized || o instanceof Cast
 					|| o instanceof Unary u && Set.of("-", "+", "~").contains(u.getOp())
 					|| o instanceof Binary b && ARITHMETIC.contains(b.getOp()));
 		}
 
-		private static List<EObject> selfAndContents(EObject root) {
-			List<EObject> nodes = new ArrayList<>(List.of(root));
-			root.eAllContents().forEachRemaining(nodes::add);
-			return nodes;
-		}
-
 		/** A name of {@code base} that the region declares, assigns, or that has its address taken. */
 		private static Optional<String> changingName(Expression base, Statement region) {
 			FunctionDefinition function = EcoreUtil2.getContainerOfType(region, FunctionDefinition.class);
-			return selfAndContents(base).stream().filter(Name.class::isInstance).map(n -> ((Name) n).getName())
-					.filter(name -> CanonicalLoop.declares(region, name)
-					|| CanonicalLoop.assignsAny(region, Set.of(name)) || addressTaken(function, name)).findFirst();
+			return EcoreUtil2.eAllOfType(base, Name.class).stream().map(Name::getName)
+					.filter(name -> CanonicalLoop.declares(region, name) || CanonicalLoop.assignsAny(region, Set.of(name))
+							|| addressTaken(function, name))
+					.findFirst();
 		}
 
 		private static boolean addressTaken(FunctionDefinition function, String name) {
@@ -633,7 +628,7 @@ public final class Cache implements Pass {
 		}
 
 		private static boolean isPure(Expression e) {
-			return selfAndContents(e).stream().noneMatch(o -> o instanceof Assignment || o instanceof Postfix
+			return EcoreUtil2.eAllOfType(e, EObject.class).stream().noneMatch(o -> o instanceof Assignment || o instanceof Postfix
 					|| o instanceof Call || o instanceof KernelLaunch
 					|| o instanceof Unary u && Set.of("++", "--").contains(u.getOp()));
 		}

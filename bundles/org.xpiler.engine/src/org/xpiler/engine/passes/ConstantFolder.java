@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 
 import org.eclipse.emf.ecore.EObject;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Cast;
@@ -133,9 +134,7 @@ public final class ConstantFolder {
 		List<Declaration> declarations = new ArrayList<>();
 		Map<String, Integer> declared = new HashMap<>();
 		for (EObject scope : scopes) {
-			List<EObject> nodes = new ArrayList<>(List.of(scope));
-			scope.eAllContents().forEachRemaining(nodes::add);
-			for (EObject o : nodes) {
+			for (EObject o : EcoreUtil2.eAllOfType(scope, EObject.class)) {
 				if (o instanceof Declaration d) {
 					declarations.add(d);
 				} else if (o instanceof Declarator x && x.getName() != null) {

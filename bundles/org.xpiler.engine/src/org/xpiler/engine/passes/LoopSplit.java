@@ -10,6 +10,7 @@ import java.util.OptionalLong;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.BreakStatement;
 import org.xpiler.lang.kernel.CompoundStatement;
@@ -249,16 +250,8 @@ public final class LoopSplit implements Pass {
 
 	/** A {@code break} in {@code body} that leaves the loop around it (not an inner loop or switch), if any. */
 	static Optional<BreakStatement> escapingBreak(Statement body) {
-		List<BreakStatement> breaks = new ArrayList<>();
-		if (body instanceof BreakStatement b) {
-			breaks.add(b);
-		}
-		body.eAllContents().forEachRemaining(o -> {
-			if (o instanceof BreakStatement b) {
-				breaks.add(b);
-			}
-		});
-		return breaks.stream().filter(b -> !insideBreakable(b, body)).findFirst();
+		return EcoreUtil2.eAllOfType(body, BreakStatement.class).stream().filter(b -> !insideBreakable(b, body))
+				.findFirst();
 	}
 
 	private static boolean insideBreakable(EObject node, Statement body) {

@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.eclipse.emf.ecore.EObject;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.ArrayDimension;
 import org.xpiler.lang.kernel.Assignment;
@@ -476,7 +477,7 @@ public final class NestClassifier {
 	}
 
 	private static boolean hasShape(Expression e, Predicate<Expression> shape) {
-		return shape.test(e) || nodes(e).stream().anyMatch(o -> o instanceof Expression x && shape.test(x));
+		return EcoreUtil2.eAllOfType(e, Expression.class).stream().anyMatch(shape);
 	}
 
 	private static String family(Call call) {
@@ -573,7 +574,7 @@ public final class NestClassifier {
 
 	/** Whether {@code e} reads data (an element of a data array, or a data variable), not only indices. */
 	private boolean readsData(Expression e) {
-		return Stream.concat(Stream.of(e), nodes(e).stream())
+		return EcoreUtil2.eAllOfType(e, EObject.class).stream()
 				.anyMatch(o -> (o instanceof Index || o instanceof Name) && isData((Expression) o)
 						&& !(o.eContainer() instanceof Index p && p.getTarget() == o));
 	}
@@ -588,14 +589,14 @@ public final class NestClassifier {
 	private boolean readsElsewhere(Expression target, Expression value) {
 		Declarator array = variable(target);
 		String element = printer.expression(strip(target));
-		return Stream.concat(Stream.of(value), nodes(value).stream())
+		return EcoreUtil2.eAllOfType(value, EObject.class).stream()
 				.anyMatch(o -> o instanceof Index ix && !(ix.eContainer() instanceof Index p && p.getTarget() == ix)
 						&& variable(ix) == array && !printer.expression(ix).equals(element));
 	}
 
 	/** Whether {@code e} names a variable (so it is not a constant; a name defined by a constant is one). */
 	private boolean mentionsVariables(Expression e) {
-		return Stream.concat(Stream.of(e), nodes(e).stream()).anyMatch(o -> o instanceof Name n
+		return EcoreUtil2.eAllOfType(e, EObject.class).stream().anyMatch(o -> o instanceof Name n
 				&& !(o.eContainer() instanceof Call c && c.getCallee() == o) && declaration(n) != null
 				&& constants.fold(n).isEmpty()
 				&& (definition(declaration(n)) == null || mentionsVariables(definition(declaration(n)))));
@@ -867,7 +868,7 @@ public final class NestClassifier {
 		});
 		while (!pending.isEmpty()) {
 			EObject next = pending.remove(pending.size() - 1);
-			for (EObject o : Stream.concat(Stream.of(next), nodes(next).stream()).toList()) {
+			for (EObject o : EcoreUtil2.eAllOfType(next, EObject.class).stream().toList()) {
 				Declarator d = o instanceof Name n ? declaration(n) : null;
 				if (d != null && d.getPointers().isEmpty() && INTEGERS.contains(elementType(d)) && found.add(d)) {
 					writes.getOrDefault(d, List.of()).stream().filter(v -> v != null).forEach(pending::add);
@@ -894,7 +895,7 @@ public final class NestClassifier {
 
 	private Set<String> dependencesOf(EObject expression) {
 		Set<String> deps = new LinkedHashSet<>();
-		for (EObject o : Stream.concat(Stream.of(expression), nodes(expression).stream()).toList()) {
+		for (EObject o : EcoreUtil2.eAllOfType(expression, EObject.class).stream().toList()) {
 			Declarator d = o instanceof Name n ? declaration(n) : null;
 			if (d != null && locals.contains(d)) {
 				deps.addAll(dependences(d));
@@ -1052,12 +1053,6 @@ public final class NestClassifier {
 
 	private boolean same(Expression a, Expression b) {
 		return printer.expression(a).equals(printer.expression(b));
-	}
-
-	private static List<EObject> nodes(EObject root) {
-		List<EObject> all = new ArrayList<>();
-		root.eAllContents().forEachRemaining(all::add);
-		return all;
 	}
 
 	/** Drops parentheses and casts. */

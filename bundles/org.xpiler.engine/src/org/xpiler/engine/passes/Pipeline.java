@@ -247,7 +247,7 @@ public final class Pipeline implements Pass {
 	private static List<TileLoop> tileLoops(TranslationUnit unit, Symbols symbols) {
 		List<ForStatement> candidates = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof ForStatement loop && nodes(loop.getBody()).stream()
+			if (o instanceof ForStatement loop && EcoreUtil2.eAllOfType(loop.getBody(), EObject.class).stream()
 					.anyMatch(n -> n instanceof Call call && transfer(call, LOAD))) {
 				candidates.add(loop);
 			}
@@ -292,7 +292,7 @@ public final class Pipeline implements Pass {
 		if (!pure(first) || !pure(condition) || !pure(step) || CanonicalLoop.assignsAny(loop.getBody(), invariant)) {
 			throw PassRefusal.at(loop, "the loop's start, bound or step has side effects or changes in the body");
 		}
-		for (EObject o : nodes(loop.getBody())) {
+		for (EObject o : EcoreUtil2.eAllOfType(loop.getBody(), EObject.class)) {
 			if (o instanceof ReturnStatement || (o instanceof BreakStatement || o instanceof ContinueStatement)
 					&& innermostLoop(o) == loop) {
 				throw PassRefusal.at(o, "the loop body leaves by break, continue or return");
@@ -465,7 +465,7 @@ public final class Pipeline implements Pass {
 
 	/** Compute: catalog intrinsics (no transfers to or from GDRAM) on on-chip arrays and scalars. */
 	private static void compute(Statement s, Symbols symbols) {
-		for (EObject o : nodes(s)) {
+		for (EObject o : EcoreUtil2.eAllOfType(s, EObject.class)) {
 			if (o instanceof Call call) {
 				if (catalogFunction(call).isEmpty()) {
 					throw PassRefusal.at(call, "the compute calls " + Dialect.BANG.printer().expression(call.getCallee())
@@ -560,8 +560,9 @@ public final class Pipeline implements Pass {
 		FunctionDefinition function = EcoreUtil2.getContainerOfType(loop.eContainer(), FunctionDefinition.class);
 		TranslationUnit unit = EcoreUtil2.getContainerOfType(loop.eContainer(), TranslationUnit.class);
 		Map<String, List<Declarator>> declared = new HashMap<>();
-		List<EObject> scope = new ArrayList<>(nodes(function));
-		Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance).forEach(d -> scope.addAll(nodes(d)));
+		List<EObject> scope = new ArrayList<>(EcoreUtil2.eAllOfType(function, EObject.class));
+		Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance)
+				.forEach(d -> scope.addAll(EcoreUtil2.eAllOfType(d, EObject.class)));
 		for (EObject o : scope) {
 			if (o instanceof Declarator d && d.getName() != null) {
 				declared.computeIfAbsent(d.getName(), k -> new ArrayList<>()).add(d);
@@ -584,13 +585,13 @@ public final class Pipeline implements Pass {
 		Parenthesized holder = parenthesized(EcoreUtil.copy(e));
 		for (int round = 0; round < 32; round++) { // bounded: a definition may (wrongly) refer to itself
 			boolean changed = false;
-			for (EObject o : nodes(holder)) {
+			for (EObject o : EcoreUtil2.eAllOfType(holder, EObject.class)) {
 				if (o instanceof Name n && definitions.containsKey(n.getName()) && !isCallee(n)) {
 					EcoreUtil.replace(n, parenthesized(EcoreUtil.copy(definitions.get(n.getName()))));
 					changed = true;
 				}
 			}
-			List<EObject> inside = nodes(holder);
+			List<EObject> inside = EcoreUtil2.eAllOfType(holder, EObject.class);
 			Collections.reverse(inside); // inner conditionals first
 			for (EObject o : inside) {
 				if (o instanceof Conditional c) {
@@ -709,7 +710,7 @@ public final class Pipeline implements Pass {
 	/** A copy with variables renamed and doubled arrays indexed by their buffer. */
 	private static <T extends EObject> T rewritten(T node, Map<String, String> renames, Map<String, String> slots) {
 		T copy = EcoreUtil.copy(node);
-		for (EObject o : nodes(copy)) {
+		for (EObject o : EcoreUtil2.eAllOfType(copy, EObject.class)) {
 			if (o instanceof Declarator d && renames.containsKey(d.getName())) {
 				d.setName(renames.get(d.getName()));
 			} else if (o instanceof Name n && renames.containsKey(n.getName())) {
@@ -731,27 +732,19 @@ public final class Pipeline implements Pass {
 
 	// ------------------------------------------------------------------ small helpers
 
-	/** {@code root} and everything inside it, in document order. */
-	private static List<EObject> nodes(EObject root) {
-		List<EObject> all = new ArrayList<>(List.of(root));
-		root.eAllContents().forEachRemaining(all::add);
-		return all;
-	}
-
 	private static Set<String> names(EObject root) {
-		return nodes(root).stream().filter(Name.class::isInstance).map(o -> ((Name) o).getName())
-				.collect(Collectors.toSet());
+		return EcoreUtil2.eAllOfType(root, Name.class).stream().map(Name::getName).collect(Collectors.toSet());
 	}
 
 	/** No calls, assignments, increments or decrements. */
 	private static boolean pure(EObject root) {
-		return nodes(root).stream().noneMatch(o -> o instanceof Call || o instanceof Assignment || o instanceof Postfix
-				|| o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")));
+		return EcoreUtil2.eAllOfType(root, EObject.class).stream().noneMatch(o -> o instanceof Call || o instanceof Assignment
+				|| o instanceof Postfix || o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")));
 	}
 
 	/** Whether {@code root} assigns, increments or takes the address of {@code name} anywhere. */
 	private static boolean written(EObject root, String name) {
-		for (EObject o : nodes(root)) {
+		for (EObject o : EcoreUtil2.eAllOfType(root, EObject.class)) {
 			Expression target = o instanceof Assignment a ? a.getLeft()
 					: o instanceof Postfix p ? p.getOperand()
 							: o instanceof Unary u && Set.of("++", "--", "&").contains(u.getOp()) ? u.getOperand() : null;

@@ -8,6 +8,7 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
@@ -82,11 +83,9 @@ final class PureFunctionInliner {
 		}
 		Set<String> parameters = new java.util.HashSet<>();
 		f.getParams().forEach(p -> parameters.add(p.getDeclarator().getName()));
-		List<EObject> nodes = new ArrayList<>();
-		returnedExpression(f, functions).eAllContents().forEachRemaining(nodes::add);
-		nodes.add(returnedExpression(f, functions));
-		return nodes.stream().noneMatch(o -> o instanceof Name n && !parameters.contains(n.getName())
-				&& !(o.eContainer() instanceof Call c && c.getCallee() == o) && CanonicalLoop.declares(caller, n.getName()));
+		return EcoreUtil2.eAllOfType(returnedExpression(f, functions), Name.class).stream()
+				.noneMatch(n -> !parameters.contains(n.getName()) && !(n.eContainer() instanceof Call c && c.getCallee() == n)
+						&& CanonicalLoop.declares(caller, n.getName()));
 	}
 
 	/** {@code (e)} with each parameter replaced by its argument in parentheses. */
@@ -123,10 +122,7 @@ final class PureFunctionInliner {
 
 	/** No assignment, no increment, no call of a function of the file (math library calls are pure). */
 	private static boolean sideEffectFree(Expression e, Map<String, FunctionDefinition> functions) {
-		List<EObject> nodes = new ArrayList<>();
-		nodes.add(e);
-		e.eAllContents().forEachRemaining(nodes::add);
-		for (EObject o : nodes) {
+		for (EObject o : EcoreUtil2.eAllOfType(e, EObject.class)) {
 			if (o instanceof Assignment || o instanceof Postfix
 					|| o instanceof Unary u && SIDE_EFFECT_OPS.contains(u.getOp())
 					|| o instanceof Call c && (Snippets.callee(c) == null || functions.containsKey(Snippets.callee(c)))) {
