@@ -121,7 +121,8 @@ public record CanonicalLoop(ForStatement loop, String variable, Expression lower
 		return false;
 	}
 
-	private static boolean isUnitIncrement(Expression u, String v) {
+	/** {@code v++}, {@code ++v} or {@code v += 1}. */
+	static boolean isUnitIncrement(Expression u, String v) {
 		return u instanceof Postfix p && p.getOp().equals("++") && p.getOperand() instanceof Name pn
 				&& pn.getName().equals(v)
 				|| u instanceof Unary un && un.getOp().equals("++") && un.getOperand() instanceof Name unn

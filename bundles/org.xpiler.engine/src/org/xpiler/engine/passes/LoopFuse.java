@@ -181,23 +181,22 @@ public final class LoopFuse implements Pass {
 				}
 			}
 		}
-		StringBuilder statements = new StringBuilder();
-		body.forEach(s -> statements.append(printer.statement(s, 1)));
-		String kept = withoutDeadCopies(statements.toString());
+		List<Statement> kept = withoutDeadCopies(body);
 		StringBuilder text = new StringBuilder("for (int ").append(x).append(" = 0; ").append(x).append(" < ")
 				.append(limit).append("; ++").append(x).append(") {\n");
-		if (Snippets.mentions(Snippets.statements("{\n" + kept + "}\n", Dialect.VNNI).get(0), o)) {
+		if (kept.stream().anyMatch(s -> Snippets.mentions(s, o))) {
 			text.append("int ").append(o).append(" = ").append(x).append(" / ").append(b).append(";\n");
 		}
-		if (Snippets.mentions(Snippets.statements("{\n" + kept + "}\n", Dialect.VNNI).get(0), i)) {
+		if (kept.stream().anyMatch(s -> Snippets.mentions(s, i))) {
 			text.append("int ").append(i).append(" = ").append(x).append(" % ").append(b).append(";\n");
 		}
-		return text.append(kept).append("}\n").toString();
+		kept.forEach(s -> text.append(printer.statement(s, 1)));
+		return text.append("}\n").toString();
 	}
 
 	/** The statements without the declarations {@code int v = w;} whose variable nothing reads any more. */
-	private String withoutDeadCopies(String statements) {
-		List<Statement> list = Snippets.statements(statements, Dialect.VNNI);
+	private static List<Statement> withoutDeadCopies(List<Statement> statements) {
+		List<Statement> list = new ArrayList<>(statements);
 		boolean removed = true;
 		while (removed) {
 			removed = false;
@@ -212,9 +211,7 @@ public final class LoopFuse implements Pass {
 				}
 			}
 		}
-		StringBuilder text = new StringBuilder();
-		list.forEach(s -> text.append(printer.statement(s, 1)));
-		return text.toString();
+		return list;
 	}
 
 	/** {@code o * B + i} or {@code i + B * o} (in any order, parenthesized, through copies of o and i). */

@@ -14,12 +14,9 @@ import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.Name;
-import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
@@ -148,10 +145,7 @@ final class VectorLoops {
 	private static boolean isTail(ForStatement t, String i, long bound, ConstantFolder folder) {
 		return t.getInitDeclaration() == null && t.getInitExpression() == null && t.getCondition() instanceof Binary c
 				&& c.getOp().equals("<") && Snippets.isName(c.getLeft(), i) && folder.fold(c.getRight()).orElse(-1) == bound
-				&& (t.getUpdate() instanceof Postfix p && p.getOp().equals("++") && Snippets.isName(p.getOperand(), i)
-						|| t.getUpdate() instanceof Unary u && u.getOp().equals("++") && Snippets.isName(u.getOperand(), i)
-						|| t.getUpdate() instanceof Assignment a && a.getOp().equals("+=") && Snippets.isName(a.getLeft(), i)
-								&& a.getRight() instanceof IntLiteral one && one.getValue().equals("1"));
+				&& CanonicalLoop.isUnitIncrement(t.getUpdate(), i);
 	}
 
 	/**

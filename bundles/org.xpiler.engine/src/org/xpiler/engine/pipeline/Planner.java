@@ -96,9 +96,7 @@ public final class Planner {
 			lifted.add(Stage.fromCode(code -> Cache.options(code, Dialect.BANG, Dialect.BANG), CACHE_CANDIDATES,
 					Dialect.BANG));
 		}
-		if (!lifted.isEmpty()) {
-			plans.add(lifted);
-		}
+		plans.add(lifted);
 		return plans;
 	}
 
