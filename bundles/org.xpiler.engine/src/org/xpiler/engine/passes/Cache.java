@@ -43,7 +43,6 @@ import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.SwitchStatement;
-import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
@@ -366,11 +365,9 @@ public final class Cache implements Pass {
 
 		static Search of(TranslationUnit unit, Dialect dialect) {
 			Search search = new Search(dialect);
-			for (TopLevel item : Snippets.topLevelItems(unit)) {
-				if (item instanceof FunctionDefinition f && f.getBody() != null) {
-					for (Parameter p : f.getParams()) {
-						search.operand(f, p).ifPresent(search::regions);
-					}
+			for (FunctionDefinition f : Snippets.definedFunctions(unit)) {
+				for (Parameter p : f.getParams()) {
+					search.operand(f, p).ifPresent(search::regions);
 				}
 			}
 			search.candidates.sort(Comparator.comparingInt(Candidate::depth));

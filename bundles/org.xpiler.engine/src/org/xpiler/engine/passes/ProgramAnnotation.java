@@ -83,7 +83,7 @@ public final class ProgramAnnotation implements Pass {
 
 	@Override
 	public Optional<String> refusal(TranslationUnit unit, Dialect from, Dialect to) {
-		boolean any = functions(unit).stream().anyMatch(f -> !nests(f).isEmpty());
+		boolean any = Snippets.definedFunctions(unit).stream().anyMatch(f -> !nests(f).isEmpty());
 		return any ? Optional.empty() : Optional.of("no loop nest to annotate");
 	}
 
@@ -91,7 +91,7 @@ public final class ProgramAnnotation implements Pass {
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
 		Map<String, String> record = new LinkedHashMap<>();
 		Map<Statement, String> annotations = new LinkedHashMap<>();
-		for (FunctionDefinition function : functions(unit)) {
+		for (FunctionDefinition function : Snippets.definedFunctions(unit)) {
 			NestClassifier classifier = new NestClassifier(function, unit, from.printer());
 			for (Statement nest : nests(function)) {
 				List<Computation> computations = classifier.computations(nest);
@@ -305,11 +305,6 @@ public final class ProgramAnnotation implements Pass {
 	}
 
 	// ------------------------------------------------------------------ nests and comments
-
-	private static List<FunctionDefinition> functions(TranslationUnit unit) {
-		return Snippets.topLevelItems(unit).stream().filter(FunctionDefinition.class::isInstance)
-				.map(FunctionDefinition.class::cast).filter(f -> f.getBody() != null).toList();
-	}
 
 	/** The loops of {@code function} that no other loop of it encloses. */
 	private static List<Statement> nests(FunctionDefinition function) {

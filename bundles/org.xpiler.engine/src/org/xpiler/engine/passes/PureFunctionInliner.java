@@ -41,11 +41,7 @@ final class PureFunctionInliner {
 	/** Inlines every qualifying call in {@code unit}; returns how many calls were inlined. */
 	int inline(TranslationUnit unit) {
 		Map<String, FunctionDefinition> functions = new HashMap<>();
-		for (var item : Snippets.topLevelItems(unit)) {
-			if (item instanceof FunctionDefinition f && f.getBody() != null) {
-				functions.put(f.getName(), f);
-			}
-		}
+		Snippets.definedFunctions(unit).forEach(f -> functions.put(f.getName(), f));
 		Map<String, FunctionDefinition> pure = new HashMap<>();
 		functions.forEach((name, f) -> {
 			if (returnedExpression(f, functions) != null && !exported(f)) {

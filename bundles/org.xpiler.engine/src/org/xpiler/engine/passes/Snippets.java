@@ -95,6 +95,12 @@ public final class Snippets {
 		}
 	}
 
+	/** The functions of the file that have a body (prototypes left out), in order. */
+	public static List<FunctionDefinition> definedFunctions(TranslationUnit unit) {
+		return topLevelItems(unit).stream().filter(FunctionDefinition.class::isInstance).map(FunctionDefinition.class::cast)
+				.filter(f -> f.getBody() != null).toList();
+	}
+
 	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */
 	public static boolean mentions(EObject root, String name) {
 		if (root instanceof Name n && n.getName().equals(name)) {

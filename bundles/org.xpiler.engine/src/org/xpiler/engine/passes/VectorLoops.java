@@ -1,10 +1,10 @@
 package org.xpiler.engine.passes;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
 
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
@@ -41,20 +41,11 @@ final class VectorLoops {
 	/** Rewrites every such pair in {@code unit}; returns how many vector loops became canonical. */
 	int normalize(TranslationUnit unit) {
 		int normalized = 0;
-		for (var item : Snippets.topLevelItems(unit)) {
-			if (item instanceof FunctionDefinition f && f.getBody() != null) {
-				ConstantFolder folder = ConstantFolder.withConstantsOf(unit, f);
-				List<CompoundStatement> blocks = new ArrayList<>();
-				blocks.add(f.getBody());
-				f.getBody().eAllContents().forEachRemaining(o -> {
-					if (o instanceof CompoundStatement c) {
-						blocks.add(c);
-					}
-				});
-				for (CompoundStatement block : blocks) {
-					while (normalizeOne(unit, block, folder)) {
-						normalized++;
-					}
+		for (FunctionDefinition f : Snippets.definedFunctions(unit)) {
+			ConstantFolder folder = ConstantFolder.withConstantsOf(unit, f);
+			for (CompoundStatement block : EcoreUtil2.eAllOfType(f.getBody(), CompoundStatement.class)) {
+				while (normalizeOne(unit, block, folder)) {
+					normalized++;
 				}
 			}
 		}
