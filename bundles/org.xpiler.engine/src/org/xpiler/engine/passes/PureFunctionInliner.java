@@ -59,7 +59,7 @@ final class PureFunctionInliner {
 			EcoreUtil.replace(call, inlined(call, pure.get(Snippets.callee(call)), functions));
 		}
 		for (FunctionDefinition f : pure.values()) {
-			if (calls.stream().anyMatch(c -> Snippets.callee(c).equals(f.getName())) && !stillCalled(unit, f)) {
+			if (calls.stream().anyMatch(c -> Snippets.callee(c).equals(f.getName())) && !Snippets.calls(unit, f.getName())) {
 				EcoreUtil.remove(f);
 			}
 		}
@@ -71,7 +71,7 @@ final class PureFunctionInliner {
 	 * mean the same in the caller: no local of the caller hides them.
 	 */
 	private static boolean inlinable(Call call, FunctionDefinition f, Map<String, FunctionDefinition> functions) {
-		FunctionDefinition caller = enclosingFunction(call);
+		FunctionDefinition caller = EcoreUtil2.getContainerOfType(call, FunctionDefinition.class);
 		if (caller == f || f.isVariadic() || f.getParams().size() != call.getArgs().size()
 				|| f.getParams().stream().anyMatch(p -> p.getDeclarator().getName() == null)
 				|| !call.getArgs().stream().allMatch(a -> sideEffectFree(a, functions))) {
@@ -131,22 +131,5 @@ final class PureFunctionInliner {
 	private static boolean exported(FunctionDefinition f) {
 		return f.getSpecifiers().stream().anyMatch(s -> s instanceof LinkageSpecifier)
 				|| f.eContainer() instanceof org.xpiler.lang.kernel.LinkageBlock;
-	}
-
-	private static FunctionDefinition enclosingFunction(EObject node) {
-		EObject current = node;
-		while (current != null && !(current instanceof FunctionDefinition)) {
-			current = current.eContainer();
-		}
-		return (FunctionDefinition) current;
-	}
-
-	private static boolean stillCalled(TranslationUnit unit, FunctionDefinition f) {
-		for (var it = unit.eAllContents(); it.hasNext();) {
-			if (Snippets.isCallOf(it.next(), f.getName())) {
-				return true;
-			}
-		}
-		return false;
 	}
 }

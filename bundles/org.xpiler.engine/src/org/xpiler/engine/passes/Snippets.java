@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.dialect.Dialect;
@@ -103,29 +104,12 @@ public final class Snippets {
 
 	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */
 	public static boolean mentions(EObject root, String name) {
-		if (root instanceof Name n && n.getName().equals(name)) {
-			return true;
-		}
-		for (var it = root.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Name n && n.getName().equals(name)) {
-				return true;
-			}
-		}
-		return false;
+		return EcoreUtil2.eAllOfType(root, Name.class).stream().anyMatch(n -> n.getName().equals(name));
 	}
 
-	/** Whether {@code root} contains a call of {@code name}. */
+	/** Whether {@code root} is or contains a call of {@code name}. */
 	public static boolean calls(EObject root, String name) {
-		if (isCallOf(root, name)) {
-			return true;
-		}
-		var it = root.eAllContents();
-		while (it.hasNext()) {
-			if (isCallOf(it.next(), name)) {
-				return true;
-			}
-		}
-		return false;
+		return EcoreUtil2.eAllOfType(root, Call.class).stream().anyMatch(c -> isCallOf(c, name));
 	}
 
 	public static boolean isCallOf(EObject node, String name) {
