@@ -174,8 +174,8 @@ final class Builtins {
 				"hipPeekAtLastError", "cudaStreamSynchronize", "hipStreamSynchronize", "cudaStreamDestroy",
 				"hipStreamDestroy", "cudaEventRecord", "hipEventRecord", "cudaEventSynchronize", "hipEventSynchronize",
 				"cudaEventDestroy", "hipEventDestroy", "cnrtQueueSync", "cnrtQueueDestroy", "cnrtSetDevice",
-				"__threadfence", "__syncwarp", "__sync", "__sync_io", "__sync_compute", "__sync_move",
-				"__sync_io_move_compute" -> sideEffects(args, VmType.I32);
+				"__threadfence", "__syncwarp" -> sideEffects(args, VmType.I32);
+		case "__sync", "__sync_io", "__sync_compute", "__sync_move", "__sync_io_move_compute" -> completeCopies(args);
 		case "cudaStreamCreate", "hipStreamCreate", "cudaEventCreate", "hipEventCreate", "cnrtQueueCreate",
 				"cnrtGetDevice" -> storeHandle(args, site);
 		case "cudaEventElapsedTime", "hipEventElapsedTime" -> storeZeroFloat(args, site);
@@ -361,6 +361,18 @@ final class Builtins {
 		};
 	}
 
+	/** A BANG task's wait for its pipelines: its pending {@code __memcpy_async} copies land. */
+	private static Ex completeCopies(List<Ex> args) {
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				args.forEach(a -> a.run(f));
+				AsyncCopies.complete(f.lane);
+				return 0;
+			}
+		};
+	}
+
 	private Ex storeHandle(List<Ex> args, int site) {
 		Ex target = args.get(0);
 		return new Ex(VmType.I32) {
@@ -383,10 +395,12 @@ final class Builtins {
 		};
 	}
 
+	/** A barrier; a BANG task's pending {@code __memcpy_async} copies land before it waits (see AsyncCopies). */
 	private Ex barrier(boolean wholeLaunch, int site) {
 		return new Ex(VmType.VOID) {
 			@Override
 			long l(Frame f) {
+				AsyncCopies.complete(f.lane);
 				Gang gang = f.lane.gang;
 				if (gang != null) {
 					gang.barrier(f.lane, wholeLaunch, site);

@@ -25,7 +25,8 @@ import org.xpiler.lang.parsing.ParsedKernel;
  * semantics cannot drift apart. At every call it picks the form the arguments fit, binds the type parameter,
  * checks each pointer's memory space and every rule of the form ({@code n * sizeof(T) % 128 == 0},
  * {@code aligned(dst, 64)}) with the actual values, and reports a broken rule at the call with the catalog's
- * message, as hardware would misbehave there.
+ * message, as hardware would misbehave there. The body of {@code __memcpy_async} runs at the call too, but
+ * what it writes lands later ({@link AsyncCopies}).
  */
 final class CatalogCalls {
 	/** Parsed reference bodies, shared by all programs: parsing is the expensive part. */
@@ -56,7 +57,7 @@ final class CatalogCalls {
 				throw ec.error(at, function.name() + " has no reference semantics in the catalog and the virtual device "
 						+ "does not implement it natively");
 			}
-			CompiledFunction reference = reference(function, index, signature, body, bindings);
+			CompiledFunction reference = reference(function, index, signature, body, bindings, site);
 			Ex call = caller.expressions.calls.invoke(reference, args, at);
 			return relocated(call, function.name(), site);
 		}
@@ -114,9 +115,15 @@ final class CatalogCalls {
 		return bindings;
 	}
 
+	/**
+	 * The compiled reference of a form under {@code bindings}; an asynchronous copy's is compiled per call
+	 * {@code site}, which its pending copies name.
+	 */
 	private CompiledFunction reference(CatalogFunction function, int index, Signature signature, String body,
-			Map<String, VmType> bindings) {
-		List<Object> key = List.of(function.name(), index, bindings);
+			Map<String, VmType> bindings, int site) {
+		boolean deferred = function.name().equals(AsyncCopies.FUNCTION);
+		List<Object> key = deferred ? List.of(function.name(), index, bindings, site)
+				: List.of(function.name(), index, bindings);
 		CompiledFunction existing = compiled.get(key);
 		if (existing != null) {
 			return existing;
@@ -153,10 +160,22 @@ final class CatalogCalls {
 		List<Rule> rules = new ArrayList<>(function.rules());
 		rules.addAll(signature.rules());
 		target.prologue = prologue(fc, function, signature, rules, variables);
-		target.body = fc.statements.block(statements.getStatements(), true);
+		Stmt copy = fc.statements.block(statements.getStatements(), true);
+		target.body = deferred ? AsyncCopies.deferred(copy, register(variables, "dst"), register(variables, "src"),
+				site, program.site(site)) : copy;
 		fc.finish(target);
 		compiled.put(key, target);
 		return target;
+	}
+
+	/** The register of a pointer parameter the reference body does not take the address of. */
+	private static int register(Map<String, FunctionCompiler.Var> variables, String name) {
+		FunctionCompiler.Var var = variables.get(name);
+		if (var == null || var.storage() != FunctionCompiler.Storage.REGISTER) {
+			throw new IllegalStateException("the catalog reference of " + AsyncCopies.FUNCTION + " needs its parameter "
+					+ name + " in a register");
+		}
+		return var.slot();
 	}
 
 	private CompoundStatement parsedBody(String name, int index, String body) {

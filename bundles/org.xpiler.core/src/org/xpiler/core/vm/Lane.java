@@ -28,6 +28,8 @@ public final class Lane {
 	int allPhase;
 	long[] statics;
 	Gang gang;
+	/** The task's {@code __memcpy_async} copies in flight; null until it issues one. */
+	AsyncCopies asyncCopies;
 	final Kind kind;
 
 	enum Kind {

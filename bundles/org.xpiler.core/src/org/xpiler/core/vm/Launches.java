@@ -222,6 +222,7 @@ final class Launches {
 			}
 		}
 		compiled.invoke(frame);
+		AsyncCopies.complete(lane); // the task's DMA queues drain before the kernel counts as finished
 	}
 
 	// ---------------------------------------------------------------- BANG tasks

@@ -10,7 +10,8 @@ import java.util.Arrays;
  * The address space of one run. An address is a {@code long}: the region id in the high 32 bits and the byte
  * offset, biased by 2^31, in the low 32 bits, so pointer arithmetic that steps before a region stays in it and
  * is reported as out of bounds of that region. Id 0 is the null pointer. Every access is checked: null,
- * freed, out of bounds, uninitialized; accesses with nothing to check take a fast path.
+ * freed, out of bounds, uninitialized, racing with a pending asynchronous copy; accesses with nothing to check
+ * take a fast path.
  */
 public final class Memory {
 	static final long BIAS = 1L << 31;
@@ -147,6 +148,9 @@ public final class Memory {
 		Region r = locate(address, bytes, site);
 		int offset = offsetOf(address);
 		r.readBeforeWrite |= !r.written;
+		if (r.pendingCopies != null) {
+			AsyncCopies.checkRead(this, r, offset, bytes, site); // first: it says why the bytes are not there yet
+		}
 		if (r.initialized != null) {
 			for (int i = offset; i < offset + bytes; i++) {
 				if (!r.initialized[i]) {
@@ -169,6 +173,9 @@ public final class Memory {
 		}
 		Region r = locate(address, bytes, site);
 		int offset = offsetOf(address);
+		if (r.pendingCopies != null) {
+			AsyncCopies.checkWrite(this, r, offset, bytes, site);
+		}
 		r.written = true;
 		if (r.initialized != null) {
 			for (int i = offset; i < offset + bytes; i++) {

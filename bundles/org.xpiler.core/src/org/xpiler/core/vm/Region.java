@@ -1,6 +1,7 @@
 package org.xpiler.core.vm;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * One allocation of the virtual device: a buffer, an array, an on-chip declaration. Bytes are little-endian;
@@ -27,10 +28,13 @@ public final class Region {
 	/** Whether the run read the region before its first write: an input (or in-out) buffer. */
 	boolean readBeforeWrite;
 	/**
-	 * The length when every access needs only a bounds check (fully initialized, not growable, not freed),
-	 * else -1 so that the bounds check of the fast path sends every access down the checked path.
+	 * The length when every access needs only a bounds check (fully initialized, not growable, not freed, no
+	 * pending asynchronous copy), else -1 so that the bounds check of the fast path sends every access down the
+	 * checked path.
 	 */
 	int fastLimit;
+	/** What the pending {@code __memcpy_async} copies write or read here (see {@link AsyncCopies}); null when none. */
+	List<AsyncCopies.Footprint> pendingCopies;
 	/** Race-detection state of the current launch, created on the first shared access. */
 	Shadow shadow;
 
@@ -81,7 +85,7 @@ public final class Region {
 	}
 
 	void refreshFastLimit() {
-		fastLimit = initialized == null && filler == null && !freed ? length : -1;
+		fastLimit = initialized == null && filler == null && !freed && pendingCopies == null ? length : -1;
 	}
 
 	/** Makes room for offset {@code end} in a growable region; false when the region cannot grow that far. */
