@@ -2,16 +2,19 @@ package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
-import org.xpiler.lang.kernel.ContinueStatement;
+import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
@@ -25,31 +28,40 @@ import org.xpiler.lang.printing.KernelPrinter;
 /**
  * Loop fuse: two perfectly nested loops whose body works on the linear index of the pair become one loop over
  * that index. What loop recovery gives for a CUDA kernel is then the plain loop its author had in mind, ready
- * for binding and tensorizing. Two shapes fuse:
+ * for binding and tensorizing. The pass repeats four rewrites until none applies:
  * <ul>
- * <li>a nest over {@code [0, A) x [0, B)} whose body declares {@code int x = o * B + i} (through copies such as
- * {@code int row = o;}) becomes one loop over {@code x < A * B} in the same iteration order; a leading guard
- * {@code if (x < N)} or {@code if (x >= N) continue;} becomes the bound, other uses of {@code o} and {@code i}
- * read {@code x / B} and {@code x % B}. Nests fuse repeatedly, so a block-y, block-x, thread-x nest over
- * {@code row * 768 + col} becomes one loop;</li>
- * <li>a grid-stride loop {@code for (int x = o * B + i; x < N; x += A * B)} as the whole body of the nest becomes
+ * <li><b>fuse</b>: a nest over {@code [0, A) x [0, B)} whose body declares {@code int x = o * B + i} (through
+ * copies such as {@code int row = o;}) becomes one loop over {@code x < A * B} in the same iteration order;
+ * other uses of {@code o} and {@code i} read {@code x / B} and {@code x % B}. A grid-stride loop
+ * {@code for (int x = o * B + i; x < N; x += A * B)} as the whole body of the nest becomes
  * {@code for (int x = 0; x < N; ++x)}: every {@code x} below {@code N} runs once, in ascending order instead of
- * by thread, which the source's threads (free of races) allow.</li>
+ * by thread, which the source's threads (free of races) allow;</li>
+ * <li><b>interchange</b>: in a perfect nest of recovered block and thread loops (a 2-D launch gives
+ * {@code blockIdx_y, blockIdx_x, threadIdx_y, threadIdx_x}) whose body declares {@code row = blockIdx_y * 16 +
+ * threadIdx_y} and {@code col = blockIdx_x * 16 + threadIdx_x}, the loops of each pair move next to each other,
+ * so that both pairs can fuse. Iterations of these loops are the source's threads, which run in any order;</li>
+ * <li><b>hoist</b>: a declaration {@code int row = o * B + i;} at the top of a loop that is the only statement of
+ * loop {@code i} moves out of it (it does not depend on that loop), so that {@code o} and {@code i} fuse;</li>
+ * <li><b>bound</b>: a guard {@code if (row < M && col < N)} that is all a nest does (besides declarations that
+ * compute nothing but values) tightens the bounds of the loops over {@code row} and {@code col} to the constants
+ * {@code M} and {@code N}, and disappears when nothing else is left of it; {@code if (x >= N) continue;} at the
+ * top of a loop does the same.</li>
  * </ul>
  *
  * <pre>
  * before: for (int blockIdx_x = 0; blockIdx_x < 192; ++blockIdx_x)
  *             for (int threadIdx_x = 0; threadIdx_x < 256; ++threadIdx_x) {
  *                 int i = blockIdx_x * 256 + threadIdx_x;
- *                 if (i < 49152) { y[i] = fmaxf(x[i], 0.0f); } }
- * after:  for (int i = 0; i < 49152; ++i) { y[i] = fmaxf(x[i], 0.0f); }
+ *                 if (i < 49000) { y[i] = fmaxf(x[i], 0.0f); } }
+ * after:  for (int i = 0; i < 49000; ++i) { y[i] = fmaxf(x[i], 0.0f); }
  * </pre>
  *
- * Knobs: none. Precondition: sequential C++ with such a nest (others are left as they are).
+ * Knobs: none (the knob values report how often each rewrite applied). Precondition: sequential C++ with such a
+ * nest (others are left as they are).
  */
 public final class LoopFuse implements Pass {
-	/** Each fusion removes a loop, so this only guards against a bug looping forever. */
-	private static final int MAX_FUSIONS = 256;
+	/** Each rewrite removes a loop, a conjunct or a misplaced loop, so this only guards against a bug looping forever. */
+	private static final int MAX_REWRITES = 256;
 
 	private final KernelPrinter printer = Dialect.VNNI.printer();
 
@@ -73,29 +85,60 @@ public final class LoopFuse implements Pass {
 
 	@Override
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
-		int fused = 0;
-		for (Fusion fusion = next(unit); fusion != null && fused < MAX_FUSIONS; fusion = next(unit)) {
-			EcoreUtil.replace(fusion.outer().loop(), Snippets.statements(fusion.text(), Dialect.VNNI).get(0));
-			fused++;
+		Map<String, Integer> applied = new LinkedHashMap<>();
+		int rewrites = 0;
+		for (Rewrite rewrite = next(unit); rewrite != null && rewrites < MAX_REWRITES; rewrite = next(unit)) {
+			rewrite.action().run();
+			applied.merge(rewrite.kind(), 1, Integer::sum);
+			rewrites++;
 		}
-		return Map.of("fused", Integer.toString(fused));
+		Map<String, String> knobs = new LinkedHashMap<>();
+		applied.forEach((kind, count) -> knobs.put(kind, Integer.toString(count)));
+		return knobs;
 	}
 
-	/** A nest to fuse and the loop that replaces it. */
-	private record Fusion(CanonicalLoop outer, String text) {
+	/** One rewrite of the code: which of the four it is, and the change. */
+	private record Rewrite(String kind, Runnable action) {
 	}
 
-	private Fusion next(TranslationUnit unit) {
-		for (CanonicalLoop outer : CanonicalLoop.all(unit)) {
-			Fusion fusion = fusion(outer);
-			if (fusion != null) {
-				return fusion;
+	/** The first rewrite that applies, fusions first (they keep the iteration order). */
+	private Rewrite next(TranslationUnit unit) {
+		List<CanonicalLoop> loops = CanonicalLoop.all(unit);
+		for (CanonicalLoop outer : loops) {
+			String text = fusion(outer);
+			if (text != null) {
+				return new Rewrite("fused", () -> replace(outer, text));
+			}
+		}
+		for (CanonicalLoop outer : loops) {
+			String text = interchange(outer);
+			if (text != null) {
+				return new Rewrite("interchanged", () -> replace(outer, text));
+			}
+		}
+		for (CanonicalLoop outer : loops) {
+			Rewrite hoist = hoist(outer);
+			if (hoist != null) {
+				return hoist;
+			}
+		}
+		for (IfStatement guard : EcoreUtil2.eAllOfType(unit, IfStatement.class)) {
+			Runnable bound = GuardBounds.of(guard);
+			if (bound != null) {
+				return new Rewrite("bounded", bound);
 			}
 		}
 		return null;
 	}
 
-	private Fusion fusion(CanonicalLoop outer) {
+	private static void replace(CanonicalLoop loop, String text) {
+		EcoreUtil.replace(loop.loop(), Snippets.statements(text, Dialect.VNNI).get(0));
+	}
+
+	// ------------------------------------------------------------------ fuse
+
+	/** The loop that replaces {@code outer} and the loop it holds, or null. */
+	private String fusion(CanonicalLoop outer) {
 		Optional<CanonicalLoop> nested = outer.perfectlyNested();
 		OptionalLong a = fromZero(outer);
 		if (nested.isEmpty() || a.isEmpty() || fromZero(nested.get()).isEmpty()) {
@@ -107,24 +150,21 @@ public final class LoopFuse implements Pass {
 		String i = inner.variable();
 		List<Statement> body = inner.body();
 		if (body.size() == 1 && body.get(0) instanceof ForStatement stride) {
-			return gridStride(outer, stride, o, i, a.getAsLong(), b);
+			return gridStride(stride, o, i, a.getAsLong(), b);
 		}
 		Map<String, String> copies = new HashMap<>();
 		for (int k = 0; k < body.size(); k++) {
-			if (!(body.get(k) instanceof DeclarationStatement d) || d.getDeclaration().getDeclarators().size() != 1) {
-				return null;
-			}
-			Declarator x = d.getDeclaration().getDeclarators().get(0);
-			if (!(x.getInitializer() instanceof Expression init) || !x.getPointers().isEmpty() || !x.getDimensions().isEmpty()
-					|| CanonicalLoop.assignsAny(inner.loop().getBody(), java.util.Set.of(x.getName()))) {
+			Declarator x = initializedScalar(body.get(k));
+			if (x == null || CanonicalLoop.assignsAny(inner.loop().getBody(), Set.of(x.getName()))) {
 				return null;
 			}
 			String name = x.getName();
+			Expression init = (Expression) x.getInitializer();
 			if (isLinear(init, o, i, b, copies) && body.subList(0, k).stream().noneMatch(s -> Snippets.mentions(s, name))) {
 				// (an earlier mention would be another variable of that name, which the fused loop's would hide)
 				List<Statement> rest = new ArrayList<>(body.subList(0, k));
 				rest.addAll(body.subList(k + 1, body.size()));
-				return new Fusion(outer, fused(x.getName(), a.getAsLong() * b, rest, o, i, b));
+				return fused(x.getName(), a.getAsLong() * b, rest, o, i, b);
 			}
 			if (init instanceof Name n && (n.getName().equals(o) || n.getName().equals(i) || copies.containsKey(n.getName()))) {
 				copies.put(x.getName(), copies.getOrDefault(n.getName(), n.getName()));
@@ -133,8 +173,18 @@ public final class LoopFuse implements Pass {
 		return null;
 	}
 
+	/** The declarator of {@code int x = e;} (one scalar, initialized), else null. */
+	private static Declarator initializedScalar(Statement s) {
+		if (!(s instanceof DeclarationStatement d) || d.getDeclaration().getDeclarators().size() != 1) {
+			return null;
+		}
+		Declarator x = d.getDeclaration().getDeclarators().get(0);
+		return x.getInitializer() instanceof Expression && x.getPointers().isEmpty() && x.getDimensions().isEmpty() ? x
+				: null;
+	}
+
 	/** {@code for (int x = o * B + i; x < N; x += A * B)} over all (o, i): one loop over {@code x < N}. */
-	private Fusion gridStride(CanonicalLoop outer, ForStatement stride, String o, String i, long a, long b) {
+	private String gridStride(ForStatement stride, String o, String i, long a, long b) {
 		if (stride.getInitDeclaration() == null || stride.getInitDeclaration().getDeclarators().size() != 1) {
 			return null;
 		}
@@ -147,43 +197,20 @@ public final class LoopFuse implements Pass {
 				|| !(u.getLeft() instanceof Name un) || !un.getName().equals(x.getName())
 				|| folder.fold(u.getRight()).orElse(-1) != a * b || Snippets.mentions(stride.getBody(), o)
 				|| Snippets.mentions(stride.getBody(), i)
-				|| CanonicalLoop.assignsAny(stride.getBody(), java.util.Set.of(x.getName()))) {
+				|| CanonicalLoop.assignsAny(stride.getBody(), Set.of(x.getName()))) {
 			return null;
 		}
 		StringBuilder text = new StringBuilder("for (int ").append(x.getName()).append(" = 0; ").append(x.getName())
 				.append(" < ").append(printer.expression(c.getRight())).append("; ++").append(x.getName()).append(") {\n");
 		CanonicalLoop.statementsOf(stride.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
-		return new Fusion(outer, text.append("}\n").toString());
+		return text.append("}\n").toString();
 	}
 
-	/**
-	 * The fused loop over {@code x < extent}: a guard on {@code x} after the leading declarations becomes the
-	 * bound, and what still reads the old variables gets them back from {@code x}.
-	 */
+	/** The fused loop over {@code x < extent}; what still reads the old variables gets them back from {@code x}. */
 	private String fused(String x, long extent, List<Statement> rest, String o, String i, long b) {
-		String limit = Long.toString(extent);
-		List<Statement> body = new ArrayList<>(rest);
-		int g = 0;
-		while (g < body.size() && body.get(g) instanceof DeclarationStatement) {
-			g++;
-		}
-		if (g < body.size() && body.get(g) instanceof IfStatement guard && guard.getElse() == null
-				&& guard.getCondition() instanceof Binary c && c.getLeft() instanceof Name l && l.getName().equals(x)) {
-			OptionalLong n = new ConstantFolder().fold(c.getRight());
-			List<Statement> then = CanonicalLoop.statementsOf(guard.getThen());
-			boolean below = c.getOp().equals("<") && g == body.size() - 1;
-			boolean exit = c.getOp().equals(">=") && then.size() == 1 && then.get(0) instanceof ContinueStatement;
-			if (n.isPresent() && n.getAsLong() <= extent && (below || exit)) {
-				limit = printer.expression(c.getRight());
-				body.remove(g);
-				if (below) {
-					body.addAll(then);
-				}
-			}
-		}
-		List<Statement> kept = withoutDeadCopies(body);
+		List<Statement> kept = withoutDeadCopies(rest);
 		StringBuilder text = new StringBuilder("for (int ").append(x).append(" = 0; ").append(x).append(" < ")
-				.append(limit).append("; ++").append(x).append(") {\n");
+				.append(extent).append("; ++").append(x).append(") {\n");
 		if (kept.stream().anyMatch(s -> Snippets.mentions(s, o))) {
 			text.append("int ").append(o).append(" = ").append(x).append(" / ").append(b).append(";\n");
 		}
@@ -213,6 +240,106 @@ public final class LoopFuse implements Pass {
 		}
 		return list;
 	}
+
+	// ------------------------------------------------------------------ interchange
+
+	/**
+	 * A perfect nest of recovered block and thread loops, from 0 with constant trips, reordered so that the two
+	 * loops of each linear index its body declares are adjacent (outer one first); null when nothing moves.
+	 */
+	private String interchange(CanonicalLoop outer) {
+		List<CanonicalLoop> nest = new ArrayList<>(List.of(outer));
+		for (Optional<CanonicalLoop> next = outer.perfectlyNested(); next.isPresent(); next = next.get().perfectlyNested()) {
+			nest.add(next.get());
+		}
+		Map<String, Long> trips = new HashMap<>();
+		for (CanonicalLoop loop : nest) {
+			if (fromZero(loop).isEmpty() || !SimtLoops.isParallelIndex(loop.variable())) {
+				return null;
+			}
+			trips.put(loop.variable(), fromZero(loop).getAsLong());
+		}
+		if (nest.size() < 3) {
+			return null;
+		}
+		Map<String, String> innerOf = new HashMap<>();
+		for (Statement s : nest.get(nest.size() - 1).body()) {
+			Declarator x = initializedScalar(s);
+			if (x == null) {
+				break;
+			}
+			for (String o : trips.keySet()) {
+				for (String i : trips.keySet()) {
+					if (!o.equals(i) && !innerOf.containsKey(o) && !innerOf.containsValue(i) && !innerOf.containsKey(i)
+							&& !innerOf.containsValue(o) && isLinear((Expression) x.getInitializer(), o, i, trips.get(i), Map.of())) {
+						innerOf.put(o, i);
+					}
+				}
+			}
+		}
+		List<CanonicalLoop> order = new ArrayList<>();
+		for (CanonicalLoop loop : nest) {
+			String v = loop.variable();
+			String o = innerOf.containsKey(v) ? v
+					: innerOf.entrySet().stream().filter(e -> e.getValue().equals(v)).map(Map.Entry::getKey).findFirst().orElse(null);
+			if (o == null) {
+				order.add(loop);
+			} else if (nest.stream().noneMatch(l -> order.contains(l) && l.variable().equals(o))) {
+				// a pair is placed where its first loop was, outer loop first
+				nest.stream().filter(l -> l.variable().equals(o)).forEach(order::add);
+				nest.stream().filter(l -> l.variable().equals(innerOf.get(o))).forEach(order::add);
+			}
+		}
+		if (order.equals(nest)) {
+			return null;
+		}
+		StringBuilder text = new StringBuilder();
+		order.forEach(loop -> text.append(Snippets.header(loop.loop(), printer)).append(" {\n"));
+		nest.get(nest.size() - 1).body().forEach(s -> text.append(printer.statement(s, 1)));
+		order.forEach(loop -> text.append("}\n"));
+		return text.toString();
+	}
+
+	// ------------------------------------------------------------------ hoist
+
+	/**
+	 * When {@code outer} holds loop {@code p} alone, which holds loop {@code l} alone, and {@code l} starts with
+	 * declarations of {@code x = outer * B + p}: those move out of {@code l} to the top of {@code p}, where
+	 * {@code outer} and {@code p} then fuse. They read only the two loop variables, which {@code l} does not
+	 * change, so they hold the same value in every iteration of {@code l}.
+	 */
+	private Rewrite hoist(CanonicalLoop outer) {
+		Optional<CanonicalLoop> p = outer.perfectlyNested();
+		if (p.isEmpty() || fromZero(outer).isEmpty() || fromZero(p.get()).isEmpty()) {
+			return null;
+		}
+		Optional<CanonicalLoop> l = p.get().perfectlyNested();
+		if (l.isEmpty()) {
+			return null;
+		}
+		long b = fromZero(p.get()).getAsLong();
+		List<Statement> moved = new ArrayList<>();
+		for (Statement s : l.get().body()) {
+			Declarator x = initializedScalar(s);
+			if (x == null) {
+				break;
+			}
+			if (isLinear((Expression) x.getInitializer(), outer.variable(), p.get().variable(), b, Map.of())
+					&& !x.getName().equals(l.get().variable())
+					&& !CanonicalLoop.assignsAny(l.get().loop().getBody(), Set.of(x.getName()))) {
+				moved.add(s);
+			}
+		}
+		if (moved.isEmpty()) {
+			return null;
+		}
+		return new Rewrite("hoisted", () -> {
+			CompoundStatement block = Snippets.ensureInBlock(l.get().loop());
+			block.getStatements().addAll(0, moved);
+		});
+	}
+
+	// ------------------------------------------------------------------ linear indices
 
 	/** {@code o * B + i} or {@code i + B * o} (in any order, parenthesized, through copies of o and i). */
 	private static boolean isLinear(Expression e, String o, String i, long b, Map<String, String> copies) {

@@ -607,7 +607,7 @@ public final class NestClassifier {
 		Set<Declarator> read = new LinkedHashSet<>();
 		reads(value, read, 0);
 		read.addAll(extra);
-		return read.stream().map(this::elementType).distinct().toList();
+		return read.stream().map(NestClassifier::elementType).distinct().toList();
 	}
 
 	private void reads(Expression e, Set<Declarator> read, int depth) {
@@ -968,11 +968,15 @@ public final class NestClassifier {
 	}
 
 	/** A normalised element type: float, half, int8, uint8, int16, int32, ... (as written otherwise). */
-	private String elementType(Declarator d) {
+	static String elementType(Declarator d) {
 		TypeSpecifier type = d == null ? null
 				: d.eContainer() instanceof Declaration decl ? decl.getType()
 						: d.eContainer() instanceof Parameter p ? p.getType() : null;
-		String spelled = type instanceof BuiltinType b ? b.getName() : type instanceof NamedType n ? n.getName() : "?";
+		return normalisedType(type instanceof BuiltinType b ? b.getName() : type instanceof NamedType n ? n.getName() : "?");
+	}
+
+	/** A type as spelled ({@code unsigned char}, {@code int32_t}) in the normalised spelling of {@link #elementType}. */
+	static String normalisedType(String spelled) {
 		String plain = spelled.replaceAll("\\s+", " ").strip();
 		return switch (plain) {
 		case "half", "__half", "_Float16" -> "half";

@@ -146,6 +146,14 @@ final class SimtLoops {
 	// ------------------------------------------------------------------ the host wrapper
 
 	/** The runtime name without its dialect prefix: {@code cudaMemcpy} and {@code hipMemcpy} are {@code Memcpy}. */
+	/**
+	 * Whether {@code name} is the variable of a loop that recovery made of a thread or block index
+	 * ({@code threadIdx_x}, {@code blockIdx_y}): its iterations were the source's threads, free to run in any order.
+	 */
+	static boolean isParallelIndex(String name) {
+		return name.matches("(threadIdx|blockIdx)_[xyz]");
+	}
+
 	private static String runtime(String name) {
 		if (name == null) {
 			return null;

@@ -127,10 +127,8 @@ public final class VnniTensorize implements Pass {
 			List<Statement> parsed = Snippets.statements(plan.text(), Dialect.VNNI);
 			EcoreUtil.replace(plan.loop(), parsed.get(0));
 		}
-		if (!plans.isEmpty() && !includesImmintrin(unit)) {
-			Directive include = KernelFactory.eINSTANCE.createDirective();
-			include.setText("#include <immintrin.h>");
-			unit.getItems().add(0, include);
+		if (!plans.isEmpty()) {
+			includeImmintrin(unit);
 		}
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("vectorized", plans.size() + (plans.size() == 1 ? " loop" : " loops"));
@@ -138,14 +136,17 @@ public final class VnniTensorize implements Pass {
 		return knobs;
 	}
 
-	private static boolean includesImmintrin(TranslationUnit unit) {
+	/** Adds {@code #include <immintrin.h>} at the top of the file unless it is there. */
+	static void includeImmintrin(TranslationUnit unit) {
 		for (var it = unit.eAllContents(); it.hasNext();) {
 			if (it.next() instanceof Directive d && d.getText() != null && d.getText().startsWith("#include")
 					&& d.getText().contains("immintrin.h")) {
-				return true;
+				return;
 			}
 		}
-		return false;
+		Directive include = KernelFactory.eINSTANCE.createDirective();
+		include.setText("#include <immintrin.h>");
+		unit.getItems().add(0, include);
 	}
 
 	/** A loop to replace and the text of the block that replaces it. */

@@ -18,6 +18,7 @@ import org.xpiler.engine.passes.Pipeline;
 import org.xpiler.engine.passes.ProgramAnnotation;
 import org.xpiler.engine.passes.SimtRuntimeMapping;
 import org.xpiler.engine.passes.VnniDetensorize;
+import org.xpiler.engine.passes.VnniDotTensorize;
 import org.xpiler.engine.passes.VnniTensorize;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -87,6 +88,7 @@ public final class Planner {
 		}
 		if (to == Dialect.VNNI) {
 			lifted.add(new Stage(List.of(new VnniTensorize()), Dialect.VNNI, true));
+			lifted.add(new Stage(VnniDotTensorize.options(), Dialect.VNNI, true));
 		} else {
 			lifted.add(new Stage(LoopBind.options(to, buffers), to));
 		}

@@ -253,7 +253,7 @@ public class LoopPassesTest {
 				}
 				""";
 		TranslationUnit unit = parse(cpp, Dialect.VNNI);
-		assertEquals(java.util.Map.of("fused", "1"), new LoopFuse().apply(unit, Dialect.VNNI, Dialect.VNNI));
+		assertEquals(java.util.Map.of("fused", "1", "bounded", "1"), new LoopFuse().apply(unit, Dialect.VNNI, Dialect.VNNI));
 		String out = Dialect.VNNI.printer().print(unit);
 		assertTrue(out.contains("for (int i = 0; i < 1000; ++i) {\n        y[i] = fmaxf(x[i], 0.0f);"), out);
 		assertFalse(out.contains("threadIdx_x"), out);
@@ -279,7 +279,7 @@ public class LoopPassesTest {
 				}
 				""";
 		TranslationUnit unit = parse(cpp, Dialect.VNNI);
-		assertEquals(java.util.Map.of("fused", "2"), new LoopFuse().apply(unit, Dialect.VNNI, Dialect.VNNI));
+		assertEquals(java.util.Map.of("fused", "2", "bounded", "1"), new LoopFuse().apply(unit, Dialect.VNNI, Dialect.VNNI));
 		String out = Dialect.VNNI.printer().print(unit);
 		assertTrue(out.contains("for (int i = 0; i < 49152; ++i) {"), out);
 		assertTrue(out.contains("int col = i % 768;"), out);
@@ -443,10 +443,14 @@ public class LoopPassesTest {
 				""";
 		Translator.Result result = translate("add2d.cu", cuda, Dialect.CUDA, Dialect.VNNI);
 		assertTrue(result.record().verified(), result.record().reason());
+		String recovered = result.record().steps().get(0).after();
+		assertTrue(recovered.contains("for (int blockIdx_y = 0; blockIdx_y < 7; ++blockIdx_y)"), recovered);
+		assertTrue(recovered.contains("for (int blockIdx_x = 0; blockIdx_x < 13; ++blockIdx_x)"), recovered);
 		String out = result.output().orElseThrow();
-		assertTrue(out.contains("for (int blockIdx_y = 0; blockIdx_y < 7; ++blockIdx_y)"), out);
-		assertTrue(out.contains("for (int blockIdx_x = 0; blockIdx_x < 13; ++blockIdx_x)"), out);
 		assertFalse(out.contains("ceil_div"), out); // inlined, and gone once nothing calls it
+		// fused into rows and columns, bounded by the guard rather than by the 7 x 13 blocks of 16 x 16
+		assertTrue(out.contains("for (int row = 0; row < 100; ++row)"), out);
+		assertTrue(out.contains("col + 16 <= 200"), out);
 	}
 
 	@Test
