@@ -2,6 +2,8 @@ package org.xpiler.devices;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.eclipse.cdt.core.dom.ast.ASTVisitor;
 import org.eclipse.cdt.core.dom.ast.IASTFileLocation;
@@ -56,7 +58,7 @@ final class BangCdtCheck {
 	}
 
 	static CompileResult check(String device, KernelSource source) {
-		String text = Header.TEXT + source.text();
+		String text = Header.TEXT + withLaunchesAsCalls(source.text());
 		IASTTranslationUnit unit;
 		try {
 			unit = GPPLanguage.getDefault().getASTTranslationUnit(
@@ -99,6 +101,18 @@ final class BangCdtCheck {
 			}
 		});
 		return new CompileResult(device, output.isEmpty(), List.copyOf(diagnostics), String.join("\n", output));
+	}
+
+	/** {@code kernel<<<dim, type, queue>>>(args)}: C++ has no launch syntax. */
+	private static final Pattern LAUNCH = Pattern.compile("([A-Za-z_][A-Za-z_0-9]*)\\s*<<<(.*?)>>>", Pattern.DOTALL);
+
+	/**
+	 * Launches as the calls they are, {@code (dim, type, queue, kernel)(args)}: CDT reads plain C++, and every
+	 * name of the configuration and the kernel still has to resolve. Lines stay where they were.
+	 */
+	static String withLaunchesAsCalls(String text) {
+		return LAUNCH.matcher(text).replaceAll(m -> Matcher.quoteReplacement(
+				"(" + m.group(2) + ", " + m.group(1) + ")"));
 	}
 
 	/** The qualifier keywords of the BANG grammar ({@code __mlu_global__}, {@code __nram__}, ...). */

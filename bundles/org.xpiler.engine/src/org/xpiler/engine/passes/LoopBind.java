@@ -11,6 +11,7 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.core.vm.EntryPoint;
+import org.xpiler.lang.catalog.CatalogEntries.DeviceModel;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.CompoundStatement;
@@ -34,21 +35,32 @@ import org.xpiler.lang.printing.KernelPrinter;
  * Each top-level loop of the entry becomes a kernel of its own (in order, so that one loop's results are
  * complete before the next starts); the loop is bound to the target's parallel index with a stride, so any
  * trip count fits any launch: CUDA/HIP {@code blockIdx.x * blockDim.x + threadIdx.x} over a grid, BANG
- * {@code taskId} over {@code taskDim}. For CUDA and HIP the entry becomes an {@code extern "C"} host wrapper
- * with the same name and pointer parameters that copies the buffers to the device and back; for BANG the
- * entry itself becomes the {@code __mlu_global__} kernel. The oracle (with its race detector) decides whether
- * the iterations were independent; the single-thread knob value is the fallback that always holds.
+ * {@code taskId} over {@code taskDim}. The entry becomes an {@code extern "C"} host wrapper ({@link HostWrapper})
+ * with the same name and pointer parameters that copies the buffers to the device, launches the kernels and
+ * copies the results back: with the CUDA or HIP runtime, or with CNRT for BANG, whose kernels run as a union of
+ * all the device's clusters (a part without a loop as one BLOCK task). When the buffer sizes are unknown (the
+ * entry takes a scalar such as {@code n}), a BANG entry can still become the {@code __mlu_global__} kernel
+ * itself, its parts separated by {@code __sync_all()}. The oracle (with its race detector) decides whether the
+ * iterations were independent; the single-thread knob value is the fallback that always holds.
  *
  * <pre>
  * before (C++):  extern "C" void relu_kernel(const float* x, float* y) { for (int i = 0; i < 49152; i++) y[i] = ...; }
  * after  (CUDA): __global__ void relu(const float* x, float* y) {
  *                    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < 49152; i += gridDim.x * blockDim.x) ... }
  *                extern "C" void relu_kernel(const float* x, float* y) { cudaMalloc ... relu<<<192, 256>>>(d_x, d_y); ... }
+ * after  (BANG): __mlu_global__ void relu(const float* x, float* y) {
+ *                    for (int i = taskId; i < 49152; i += taskDim) ... }
+ *                extern "C" void relu_kernel(const float* x, float* y) {
+ *                    cnrtQueueCreate(&amp;queue); cnrtMalloc ... cnrtDim3_t dim = {16, 1, 1};
+ *                    relu<<<dim, CNRT_FUNC_TYPE_UNION1, queue>>>(d_x, d_y); cnrtQueueSync(queue); ... }
  * </pre>
  *
  * Knobs: {@code bind} = {@code grid-stride} (threads per block from {@code threads}) or {@code task-stride}
- * (BANG), or {@code single} (no parallel loop). Precondition: a C++ entry with pointer parameters whose
- * sizes are known from the source's run.
+ * (BANG), or {@code single} (no parallel loop); {@code wrapper} = the runtime of the host wrapper
+ * ({@code cuda}, {@code hip}, {@code cnrt}) or {@code none} (BANG: the entry is the kernel). {@link #options}
+ * enumerates for CUDA/HIP both bindings with the wrapper, for BANG both bindings with the CNRT wrapper, then
+ * both without. Precondition: a C++ entry; with a host wrapper, pointer parameters only, whose sizes are known
+ * from the source's run.
  */
 public final class LoopBind implements Pass {
 	/** How the outermost loops are spread over the target's parallel units. */
@@ -56,11 +68,17 @@ public final class LoopBind implements Pass {
 		STRIDE, SINGLE
 	}
 
+	/** Whether the entry becomes a host wrapper around the launches, or (BANG only) the kernel itself. */
+	public enum Wrapper {
+		HOST, NONE
+	}
+
 	/** Per-thread arrays above this size move to device memory (hipcc allows 128 KiB of stack per thread). */
 	private static final long LARGE_ARRAY_BYTES = 16 * 1024;
 
 	private final Binding binding;
 	private final int threadsPerBlock;
+	private final Wrapper wrapper;
 	private final List<Buffer> buffers;
 
 	/**
@@ -71,18 +89,24 @@ public final class LoopBind implements Pass {
 	}
 
 	/** @param buffers every pointer parameter of the entry, in order, from the source's run */
-	public LoopBind(Binding binding, int threadsPerBlock, List<Buffer> buffers) {
+	public LoopBind(Binding binding, int threadsPerBlock, Wrapper wrapper, List<Buffer> buffers) {
 		this.binding = binding;
 		this.threadsPerBlock = threadsPerBlock;
+		this.wrapper = wrapper;
 		this.buffers = List.copyOf(buffers);
 	}
 
-	/** The knob values a tuner may enumerate for {@code to}. */
+	/** The knob values a tuner may enumerate for {@code to}, best first. */
 	public static List<LoopBind> options(Dialect to, List<Buffer> pointerBytes) {
 		if (to == Dialect.BANG) {
-			return List.of(new LoopBind(Binding.STRIDE, 0, pointerBytes), new LoopBind(Binding.SINGLE, 0, pointerBytes));
+			// the wrapper keeps the source's host API; the kernel as the entry is the fallback for unknown sizes
+			return List.of(new LoopBind(Binding.STRIDE, 0, Wrapper.HOST, pointerBytes),
+					new LoopBind(Binding.SINGLE, 0, Wrapper.HOST, pointerBytes),
+					new LoopBind(Binding.STRIDE, 0, Wrapper.NONE, pointerBytes),
+					new LoopBind(Binding.SINGLE, 0, Wrapper.NONE, pointerBytes));
 		}
-		return List.of(new LoopBind(Binding.STRIDE, 256, pointerBytes), new LoopBind(Binding.SINGLE, 1, pointerBytes));
+		return List.of(new LoopBind(Binding.STRIDE, 256, Wrapper.HOST, pointerBytes),
+				new LoopBind(Binding.SINGLE, 1, Wrapper.HOST, pointerBytes));
 	}
 
 	@Override
@@ -100,11 +124,14 @@ public final class LoopBind implements Pass {
 		if (from != Dialect.VNNI || to == Dialect.VNNI) {
 			return Optional.of("binds sequential C++ to CUDA, HIP or BANG only");
 		}
-		if (to != Dialect.BANG) {
+		if (wrapper == Wrapper.NONE && to != Dialect.BANG) {
+			return Optional.of("only a BANG kernel can be the entry itself; CUDA and HIP kernels need the host wrapper");
+		}
+		if (wrapper == Wrapper.HOST) {
 			// the host wrapper's buffer sizes come from one run; with a scalar such as n they would hold for
 			// that n only, while the wrapper still took any n
 			for (Parameter p : EntryPoint.find(unit, Optional.empty()).function().getParams()) {
-				if (!isPointerType(p)) {
+				if (!HostWrapper.isPointer(p)) {
 					return Optional.of(Snippets.location(p) + ": the entry takes the scalar "
 							+ p.getDeclarator().getName() + "; a host wrapper sized by one run would hold for that value "
 							+ "only");
@@ -136,8 +163,9 @@ public final class LoopBind implements Pass {
 					+ " to bind");
 		}
 		boolean simt = to == Dialect.CUDA || to == Dialect.HIP;
+		HostRuntime runtime = wrapper == Wrapper.HOST ? HostRuntime.of(to) : null;
 		StringBuilder out = new StringBuilder();
-		out.append(to == Dialect.CUDA ? "#include <cuda_runtime.h>\n" : to == Dialect.HIP ? "#include <hip/hip_runtime.h>\n" : "");
+		out.append(runtime != null ? runtime.header + "\n" : "");
 		out.append(simt ? "#include <stdint.h>\n" : "");
 		String functionQualifier = simt ? "__device__ " : "__mlu_func__ ";
 		for (TopLevel item : items) {
@@ -154,36 +182,14 @@ public final class LoopBind implements Pass {
 		}
 		out.append(sharedArrays);
 		String parameters = String.join(", ", f.getParams().stream().map(printer::parameter).toList());
-		String arguments = String.join(", ", f.getParams().stream().map(p -> p.getDeclarator().getName()).toList());
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("bind", binding == Binding.SINGLE ? "single" : simt ? "grid-stride" : "task-stride");
+		knobs.put("wrapper", runtime != null ? runtime.id() : "none");
 		if (simt) {
 			knobs.put("threads", Integer.toString(threadsPerBlock));
-			StringBuilder launches = new StringBuilder();
-			for (int k = 0; k < segments.size(); k++) {
-				String name = unique(segments.size() == 1 ? base : base + "_" + (k + 1), taken);
-				Segment segment = segments.get(k);
-				long blocks = segment.blocks(threadsPerBlock);
-				out.append(segment.hoistLargeArrays(printer, name));
-				out.append("\n__global__ void ").append(name).append("(").append(parameters).append(")\n{\n")
-						.append(segment.body(printer, "blockIdx.x * blockDim.x + threadIdx.x", "gridDim.x * blockDim.x", null))
-						.append("}\n");
-				launches.append("    ").append(name).append("<<<").append(blocks).append(", ")
-						.append(binding == Binding.SINGLE || segment.loop == null ? 1 : threadsPerBlock).append(">>>(")
-						.append(deviceArguments(f)).append(");\n");
-			}
-			out.append('\n').append(wrapper(f, parameters, launches.toString(), to));
-		} else {
-			StringBuilder body = new StringBuilder();
-			for (Segment segment : segments) {
-				body.append("{\n").append(segment.body(printer, "taskId", "taskDim", "taskId == 0")).append("}\n");
-				if (segments.size() > 1) {
-					body.append("__sync_all();\n");
-				}
-			}
-			out.append("\nextern \"C\" __mlu_global__ void ").append(f.getName()).append("(").append(parameters)
-					.append(")\n{\n").append(body).append("}\n");
 		}
+		out.append(runtime == null ? entryKernel(f.getName(), parameters, segments, printer)
+				: kernelsAndWrapper(f, parameters, segments, base, taken, runtime, to, printer));
 		Snippets.replaceFile(unit, out.toString(), to);
 		knobs.put("kernels", Integer.toString(segments.size()));
 		return knobs;
@@ -248,10 +254,6 @@ public final class LoopBind implements Pass {
 				: qualifier + declaration;
 	}
 
-	private static boolean isPointerType(Parameter p) {
-		return !p.getDeclarator().getPointers().isEmpty();
-	}
-
 	private static String unique(String name, Set<String> taken) {
 		String candidate = name;
 		for (int i = 2; taken.contains(candidate); i++) {
@@ -272,49 +274,69 @@ public final class LoopBind implements Pass {
 		return printed.substring(0, line) + qualifier + printed.substring(line);
 	}
 
-	private String deviceArguments(FunctionDefinition f) {
-		List<String> args = new ArrayList<>();
-		for (Parameter p : f.getParams()) {
-			String name = p.getDeclarator().getName();
-			args.add(isPointerType(p) ? "d_" + name : name);
+	/**
+	 * A kernel per segment, and the host wrapper that launches them in order: CUDA/HIP over enough blocks for the
+	 * loop's iterations, BANG over a union of all the device's clusters (a part without a loop on one BLOCK task).
+	 */
+	private String kernelsAndWrapper(FunctionDefinition f, String parameters, List<Segment> segments, String base,
+			Set<String> taken, HostRuntime runtime, Dialect to, KernelPrinter printer) {
+		boolean simt = to != Dialect.BANG;
+		// inside the wrapper a parameter or local would hide a kernel of the same name
+		f.getParams().forEach(p -> taken.add(p.getDeclarator().getName()));
+		List<String> names = new ArrayList<>();
+		for (int k = 0; k < segments.size(); k++) {
+			names.add(unique(segments.size() == 1 ? base : base + "_" + (k + 1), taken));
 		}
-		return String.join(", ", args);
+		HostWrapper host = new HostWrapper(f.getName(), f.getParams(), buffers, runtime, to, taken);
+		StringBuilder kernels = new StringBuilder();
+		StringBuilder setup = new StringBuilder();
+		Map<Long, String> taskDimensions = new LinkedHashMap<>();
+		List<String> launches = new ArrayList<>();
+		for (int k = 0; k < segments.size(); k++) {
+			String name = names.get(k);
+			Segment segment = segments.get(k);
+			boolean parallel = binding == Binding.STRIDE && segment.loop != null;
+			String configuration;
+			if (simt) {
+				configuration = segment.blocks(threadsPerBlock) + ", " + (parallel ? threadsPerBlock : 1);
+				kernels.append(segment.hoistLargeArrays(printer, name));
+			} else {
+				long tasks = parallel ? (long) model().clusters() * model().coresPerCluster() : 1;
+				String dimension = taskDimensions.computeIfAbsent(tasks, n -> {
+					String variable = host.local(n == 1 ? "one_task" : "dim");
+					setup.append("    cnrtDim3_t ").append(variable).append(" = {").append(n).append(", 1, 1};\n");
+					return variable;
+				});
+				configuration = dimension + ", " + (parallel ? "CNRT_FUNC_TYPE_UNION1" : "CNRT_FUNC_TYPE_BLOCK") + ", "
+						+ host.queue();
+			}
+			String body = simt ? segment.body(printer, "blockIdx.x * blockDim.x + threadIdx.x", "gridDim.x * blockDim.x", null)
+					: segment.body(printer, "taskId", "taskDim", null);
+			kernels.append("\n").append(simt ? "__global__" : "__mlu_global__").append(" void ").append(name).append("(")
+					.append(parameters).append(")\n{\n").append(body).append("}\n");
+			launches.add(name + "<<<" + configuration + ">>>(" + host.deviceArguments() + ");");
+		}
+		return kernels + "\n" + host.write(setup.toString(), launches);
 	}
 
-	/** The extern "C" host wrapper: device copies of every buffer, the launches, the copies back. */
-	private String wrapper(FunctionDefinition f, String parameters, String launches, Dialect to) {
-		String rt = to == Dialect.CUDA ? "cuda" : "hip";
-		StringBuilder allocate = new StringBuilder();
-		StringBuilder back = new StringBuilder();
-		StringBuilder free = new StringBuilder();
-		int pointer = 0;
-		for (Parameter p : f.getParams()) {
-			if (!isPointerType(p)) {
-				continue;
+	/**
+	 * BANG without a host wrapper: the entry itself is the {@code __mlu_global__} kernel, run by the device's
+	 * default launch; its parts follow one another, separated by {@code __sync_all()}, and a part without a loop
+	 * runs in task 0 alone.
+	 */
+	private static String entryKernel(String entry, String parameters, List<Segment> segments, KernelPrinter printer) {
+		StringBuilder body = new StringBuilder();
+		for (Segment segment : segments) {
+			body.append("{\n").append(segment.body(printer, "taskId", "taskDim", "taskId == 0")).append("}\n");
+			if (segments.size() > 1) {
+				body.append("__sync_all();\n");
 			}
-			if (pointer >= buffers.size()) {
-				throw PassRefusal.at(p, "the size of the buffer " + p.getDeclarator().getName() + " is unknown");
-			}
-			Buffer buffer = buffers.get(pointer++);
-			long bytes = buffer.bytes();
-			String name = p.getDeclarator().getName();
-			String type = Dialect.VNNI.printer().parameter(p).replace("const ", "").replace("__restrict__", "")
-					.replace(name, "").strip();
-			allocate.append("    ").append(type).append(" d_").append(name).append(";\n");
-			allocate.append("    ").append(rt).append("Malloc((void**)&d_").append(name).append(", ").append(bytes)
-					.append(");\n");
-			if (buffer.input()) {
-				allocate.append("    ").append(rt).append("Memcpy(d_").append(name).append(", ").append(name).append(", ")
-						.append(bytes).append(", ").append(rt).append("MemcpyHostToDevice);\n");
-			}
-			if (buffer.output()) {
-				back.append("    ").append(rt).append("Memcpy(").append(name).append(", d_").append(name).append(", ")
-						.append(bytes).append(", ").append(rt).append("MemcpyDeviceToHost);\n");
-			}
-			free.append("    ").append(rt).append("Free(d_").append(name).append(");\n");
 		}
-		return "extern \"C\" void " + f.getName() + "(" + parameters + ")\n{\n" + allocate + launches + back + free
-				+ "}\n";
+		return "\nextern \"C\" __mlu_global__ void " + entry + "(" + parameters + ")\n{\n" + body + "}\n";
+	}
+
+	private static DeviceModel model() {
+		return Dialect.BANG.catalog().defaultDeviceModel().orElseThrow();
 	}
 
 	// ------------------------------------------------------------------ segments

@@ -10,7 +10,8 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * Loop recovery: the parallel variables of the source become sequential loops, giving a plain C++ program
  * (VNNI's dialect without intrinsics) that computes the same outputs. For CUDA and HIP the host wrapper's
  * launches become block and thread loops, split at barriers ({@link SimtLoops}); for BANG C the task index
- * becomes a loop over the launch's tasks ({@link TaskLoops}, after detensorize).
+ * becomes a loop over the launch's tasks ({@link TaskLoops}, after detensorize), the tasks of each launch of a
+ * CNRT host wrapper when there is one.
  *
  * <pre>
  * before (CUDA): __global__ void relu(const float* x, float* y) { int i = blockIdx.x * 256 + threadIdx.x; ... }
@@ -21,8 +22,9 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * </pre>
  *
  * Calls of pure one-line functions are inlined on the way ({@link PureFunctionInliner}), so that the loops
- * show their arithmetic. Knobs: none; the launch configuration is the source's. Precondition: a CUDA/HIP host wrapper whose launch
- * configurations are compile-time constants, or a BANG kernel whose intrinsics were detensorized.
+ * show their arithmetic. Knobs: none; the launch configuration is the source's. Precondition: a CUDA/HIP host
+ * wrapper whose launch configurations are compile-time constants, or a BANG kernel whose intrinsics were
+ * detensorized, entered directly or through a CNRT host wrapper with constant launch dimensions.
  */
 public final class LoopRecovery implements Pass {
 

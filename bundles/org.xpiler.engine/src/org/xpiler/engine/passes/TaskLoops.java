@@ -2,10 +2,12 @@ package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
@@ -16,9 +18,11 @@ import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.DoStatement;
+import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.ReturnStatement;
@@ -31,16 +35,36 @@ import org.xpiler.lang.kernel.WhileStatement;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
- * Loop recovery for BANG C (after detensorize): the {@code __mlu_global__} entry becomes a C++ function that
- * runs every task of the launch in a loop over {@code taskId}; {@code taskDim}, {@code clusterDim} and
- * {@code coreDim} become the launch's values and {@code clusterId}/{@code coreId} follow from the task.
- * Functions that read the task index receive it as a parameter. On-chip buffers only the entry uses become
- * locals of one task; memory-space qualifiers go. A kernel with barriers or cluster-shared memory is
- * recovered for a single task, where both are trivially sequential.
+ * Loop recovery for BANG C (after detensorize): every launch of a {@code __mlu_global__} kernel becomes a loop
+ * over its tasks, {@code for (int taskId = 0; taskId < tasks; ++taskId)} around the kernel's body;
+ * {@code taskDim}, {@code clusterDim} and {@code coreDim} become the launch's values and {@code clusterId}/
+ * {@code coreId} follow from the task. When the entry is the kernel itself, it becomes a C++ function with the
+ * loop for the device's default launch. When the entry is a CNRT host wrapper, it keeps its name and
+ * parameters: its device buffers become the host buffers ({@link WrapperBuffers}) and each
+ * {@code kernel<<<dim, type, queue>>>(args)} becomes the kernel's loop over {@code dim.x * dim.y * dim.z}
+ * tasks, in clusters of the device's cores for a union type as the virtual device runs it; the launch
+ * configuration must fold to constants ({@link LaunchConstants}). Functions that read the task index receive
+ * it as a parameter. On-chip buffers that only kernels use become locals of one task; memory-space qualifiers
+ * go. A file with barriers or cluster-shared memory is recovered for a single task per launch, where both are
+ * trivially sequential.
+ *
+ * <pre>
+ * before: __mlu_global__ void scale(const float *x, float *y) { for (int i = taskId; i &lt; 512; i += taskDim) ... }
+ *         extern "C" void scale_kernel(const float *x, float *y) { ... cnrtDim3_t dim = {8, 1, 1};
+ *             scale&lt;&lt;&lt;dim, cnrtFuncTypeUnion1, queue&gt;&gt;&gt;(d_x, d_y); ... }
+ * after:  extern "C" void scale_kernel(const float *x, float *y) {
+ *             { for (int taskId = 0; taskId &lt; 8; ++taskId) { for (int i = taskId; i &lt; 512; i += 8) ... } } }
+ * </pre>
  */
 final class TaskLoops {
 	private static final Set<String> TASK_BUILTINS = Set.of("taskId", "taskIdX", "taskIdY", "taskIdZ", "taskDim",
 			"taskDimX", "taskDimY", "taskDimZ", "clusterId", "coreId", "clusterDim", "coreDim");
+	/** The builtins whose value depends on the launch; taskIdX..Z are the flat task index and 0 in any launch. */
+	private static final Set<String> LAUNCH_BUILTINS = Set.of("taskDim", "taskDimX", "taskDimY", "taskDimZ",
+			"clusterId", "coreId", "clusterDim", "coreDim");
+	/** The builtins that would tell the axes of a launch over more than one dimension apart. */
+	private static final Set<String> AXIS_BUILTINS = Set.of("taskIdX", "taskIdY", "taskIdZ", "taskDimX", "taskDimY",
+			"taskDimZ");
 	private static final Set<String> QUALIFIERS = Set.of("__mlu_global__", "__mlu_entry__", "__mlu_func__",
 			"__mlu_device__", "__mlu_host__", "__nram__", "__wram__", "__mlu_shared__", "__ldram__", "__mlu_const__");
 	private static final Set<String> BARRIERS = Set.of("__sync_cluster", "__sync_all", "__sync", "__sync_io",
@@ -48,70 +72,209 @@ final class TaskLoops {
 
 	private final KernelPrinter printer = Dialect.BANG.printer();
 
-	String recover(TranslationUnit unit) {
-		EntryPoint entry = EntryPoint.find(unit, java.util.Optional.empty());
-		if (entry.kind() != EntryPoint.Kind.TASK_KERNEL) {
-			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is not a __mlu_global__ kernel");
+	/** How a launch runs: {@code tasks} tasks in clusters of {@code cores} cores. */
+	private record Launch(int tasks, int cores) {
+		/** The values of the task builtins in this launch; the task index itself stays {@code taskId}. */
+		Map<String, String> builtins() {
+			Map<String, String> values = new HashMap<>();
+			values.put("taskDim", Integer.toString(tasks));
+			values.put("taskDimX", Integer.toString(tasks));
+			values.put("taskDimY", "1");
+			values.put("taskDimZ", "1");
+			values.put("taskIdX", "taskId");
+			values.put("taskIdY", "0");
+			values.put("taskIdZ", "0");
+			values.put("clusterDim", Integer.toString(tasks / cores));
+			values.put("coreDim", Integer.toString(cores));
+			values.put("clusterId", cores == 1 ? "taskId" : "(taskId / " + cores + ")");
+			values.put("coreId", cores == 1 ? "0" : "(taskId % " + cores + ")");
+			return values;
 		}
-		List<TopLevel> items = Snippets.topLevelItems(unit);
+	}
+
+	/** A launch statement of the host wrapper, with the kernel it runs and how. */
+	private record LaunchSite(Statement statement, KernelLaunch launch, FunctionDefinition kernel, Launch shape) {
+	}
+
+	String recover(TranslationUnit unit) {
+		EntryPoint entry = EntryPoint.find(unit, Optional.empty());
+		if (entry.kind() == EntryPoint.Kind.HOST) {
+			new PureFunctionInliner().inline(unit); // launch sizes such as ceil_div(n, 64) then fold
+		}
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call c && Snippets.callee(c) != null && (Snippets.callee(c).startsWith("__bang_")
 					|| Snippets.callee(c).startsWith("__memcpy"))) {
 				throw PassRefusal.at(c, Snippets.callee(c) + " is still an intrinsic: detensorize runs first");
 			}
 		});
+		List<TopLevel> items = Snippets.topLevelItems(unit);
+		Map<String, FunctionDefinition> kernels = new LinkedHashMap<>();
+		for (FunctionDefinition f : Snippets.definedFunctions(unit)) {
+			if (EntryPoint.kindOf(f) == EntryPoint.Kind.TASK_KERNEL) {
+				kernels.put(f.getName(), f);
+			}
+		}
+		if (entry.kind() == EntryPoint.Kind.SIMT_KERNEL) {
+			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is a __global__ kernel, not BANG C");
+		}
 		boolean cooperative = usesCooperation(unit);
-		int cores = cooperative ? 1 : model().coresPerCluster();
-		int tasks = cooperative ? 1 : model().clusters() * cores;
 		removeBarriers(unit);
-		Set<FunctionDefinition> readsTask = functionsReadingTheTask(items, entry.function());
-		Map<String, String> constants = new HashMap<>();
-		constants.put("taskDim", Integer.toString(tasks));
-		constants.put("taskDimX", Integer.toString(tasks));
-		constants.put("taskDimY", "1");
-		constants.put("taskDimZ", "1");
-		constants.put("taskIdX", "taskId");
-		constants.put("taskIdY", "0");
-		constants.put("taskIdZ", "0");
-		constants.put("clusterDim", Integer.toString(tasks / cores));
-		constants.put("coreDim", Integer.toString(cores));
-		constants.put("clusterId", cores == 1 ? "taskId" : "(taskId / " + cores + ")");
-		constants.put("coreId", cores == 1 ? "0" : "(taskId % " + cores + ")");
-		List<EObject> names = new ArrayList<>();
-		unit.eAllContents().forEachRemaining(names::add);
-		for (EObject o : names) {
-			if (o instanceof Name n && constants.containsKey(n.getName()) && o.eContainer() != null) {
-				EcoreUtil.replace(n, Snippets.expression(constants.get(n.getName()), Dialect.BANG));
-			}
+		List<FunctionDefinition> helpers = Snippets.definedFunctions(unit).stream()
+				.filter(f -> f != entry.function() && !kernels.containsKey(f.getName())).toList();
+		Set<FunctionDefinition> readsTask = functionsReadingTheTask(helpers);
+		Set<Declaration> perTask = perTaskBuffers(items, helpers);
+		String entryText;
+		if (entry.kind() == EntryPoint.Kind.TASK_KERNEL) {
+			Launch launch = cooperative ? new Launch(1, 1)
+					: new Launch(model().clusters() * model().coresPerCluster(), model().coresPerCluster());
+			helpers.forEach(f -> replaceBuiltins(f, launch));
+			passTaskIndex(unit, readsTask);
+			FunctionDefinition f = entry.function();
+			strip(f);
+			boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
+			entryText = (externC ? "" : "extern \"C\" ") + Snippets.signature(f, printer) + " {\n"
+					+ taskLoop(f, launch, perTask) + "}\n";
+		} else {
+			entryText = wrapper(unit, entry.function(), kernels, helpers, readsTask, perTask, cooperative);
 		}
-		for (FunctionDefinition f : readsTask) {
-			Parameter p = ((FunctionDefinition) Snippets.file("void f(int taskId) {}", Dialect.BANG).getItems().get(0))
-					.getParams().get(0);
-			f.getParams().add(p);
-		}
-		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Call c && readsTask.stream().anyMatch(f -> f.getName().equals(Snippets.callee(c)))) {
-				c.getArgs().add(Snippets.expression("taskId", Dialect.BANG));
-			}
-		});
-		Set<Declaration> perTask = perTaskBuffers(items, entry.function());
 		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
 		for (TopLevel item : items) {
-			if (item instanceof Declaration d && perTask.contains(d)) {
+			if (item instanceof Declaration d && perTask.contains(d)
+					|| item instanceof FunctionDefinition f && kernels.containsKey(f.getName()) && f != entry.function()) {
 				continue;
 			}
 			if (item instanceof org.xpiler.lang.kernel.Directive d && (d.getText().contains("bang")
-					|| d.getText().contains("mlu") || d.getText().contains("<math.h>") || d.getText().contains("<string.h>") || d.getText().contains("<stdint.h>"))) {
+					|| d.getText().contains("mlu") || d.getText().contains("cnrt") || d.getText().contains("<math.h>")
+					|| d.getText().contains("<string.h>") || d.getText().contains("<stdint.h>"))) {
 				continue;
 			}
-			strip(item);
 			if (item == entry.function()) {
-				out.append('\n').append(entry(entry.function(), perTask, tasks));
+				out.append('\n').append(entryText);
 			} else {
+				strip(item);
 				out.append(item instanceof FunctionDefinition ? "\n" : "").append(printer.topLevel(item));
 			}
 		}
 		return out.toString();
+	}
+
+	/**
+	 * The CNRT host wrapper as sequential code: host buffers instead of device copies, each launch the kernel's
+	 * task loop.
+	 */
+	private String wrapper(TranslationUnit unit, FunctionDefinition wrapper, Map<String, FunctionDefinition> kernels,
+			List<FunctionDefinition> helpers, Set<FunctionDefinition> readsTask, Set<Declaration> perTask,
+			boolean cooperative) {
+		LaunchConstants constants = new LaunchConstants(unit, wrapper.getBody(), Dialect.BANG);
+		new WrapperBuffers(HostRuntime.CNRT, Dialect.BANG).lower(wrapper, constants);
+		List<LaunchSite> sites = new ArrayList<>();
+		wrapper.getBody().eAllContents().forEachRemaining(o -> {
+			if (o instanceof KernelLaunch launch) {
+				sites.add(site(launch, kernels, helpers, constants, cooperative));
+			}
+		});
+		if (sites.isEmpty()) {
+			throw PassRefusal.at(wrapper, "the host function " + wrapper.getName() + " launches no __mlu_global__ kernel");
+		}
+		Set<Launch> shapes = new LinkedHashSet<>(sites.stream().map(LaunchSite::shape).toList());
+		for (FunctionDefinition f : helpers) {
+			if (shapes.size() > 1) {
+				f.getBody().eAllContents().forEachRemaining(o -> {
+					if (o instanceof Name n && LAUNCH_BUILTINS.contains(n.getName())) {
+						throw PassRefusal.at(n, "the function " + f.getName() + " reads " + n.getName()
+								+ ", which differs between the launches of " + wrapper.getName());
+					}
+				});
+			}
+			replaceBuiltins(f, shapes.iterator().next());
+		}
+		passTaskIndex(unit, readsTask);
+		Map<FunctionDefinition, Long> launchCounts = new HashMap<>();
+		sites.forEach(s -> launchCounts.merge(s.kernel(), 1L, Long::sum));
+		for (LaunchSite site : sites) {
+			FunctionDefinition instance = launchCounts.get(site.kernel()) > 1 ? EcoreUtil.copy(site.kernel()) : site.kernel();
+			StringBuilder block = new StringBuilder("{\n// ").append(printer.expression(site.launch()).replace('\n', ' '))
+					.append('\n');
+			bindParameters(site, instance, block);
+			block.append(taskLoop(instance, site.shape(), perTask)).append("}\n");
+			EcoreUtil.replace(site.statement(), Snippets.statements(block.toString(), Dialect.BANG).get(0));
+		}
+		constants.removeDimensions(wrapper.getBody());
+		WrapperBuffers.removeUnusedDeclarations(wrapper.getBody());
+		String text = printer.topLevel(wrapper);
+		boolean externC = wrapper.getSpecifiers().stream()
+				.anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
+		return (externC ? "" : "extern \"C\" ") + text;
+	}
+
+	/** Reads one launch: its kernel, and its task count and cluster size from the folded configuration. */
+	private static LaunchSite site(KernelLaunch launch, Map<String, FunctionDefinition> kernels,
+			List<FunctionDefinition> helpers, LaunchConstants constants, boolean cooperative) {
+		String name = launch.getKernel() instanceof Name n ? n.getName() : null;
+		FunctionDefinition kernel = kernels.get(name);
+		if (kernel == null) {
+			throw PassRefusal.at(launch, "the launched " + (name == null ? "expression" : name)
+					+ " is not a __mlu_global__ kernel of this file");
+		}
+		Statement statement = Snippets.enclosingStatement(launch);
+		if (!(statement instanceof ExpressionStatement es) || es.getExpression() != launch) {
+			throw PassRefusal.at(launch, "a launch must be a statement of its own");
+		}
+		List<Expression> config = launch.getConfig();
+		int[] dim = constants.dimensions(config.get(0));
+		if (dim == null) {
+			throw PassRefusal.at(launch, "the launch dimension " + Dialect.BANG.printer().expression(config.get(0))
+					+ " is not a compile-time constant; lifting runs the launch's tasks in a loop");
+		}
+		long type = config.size() > 1 ? constants.value(config.get(1)).orElseThrow(() -> PassRefusal.at(launch,
+				"the function type " + Dialect.BANG.printer().expression(config.get(1)) + " is not a compile-time constant"))
+				: 1;
+		int tasks = dim[0] * dim[1] * dim[2];
+		// as the virtual device runs a launch: a union type groups the tasks in clusters of all the cores
+		int cores = type >= 4 ? model().coresPerCluster() : 1;
+		if (tasks < 1 || tasks % cores != 0) {
+			throw PassRefusal.at(launch, "a launch of " + tasks + " tasks is not " + (tasks < 1 ? "valid"
+					: "a whole number of clusters of " + cores + " cores"));
+		}
+		if (dim[1] * dim[2] > 1) {
+			List<EObject> read = new ArrayList<>(List.of(kernel));
+			read.addAll(helpers);
+			for (EObject f : read) {
+				f.eAllContents().forEachRemaining(o -> {
+					if (o instanceof Name n && AXIS_BUILTINS.contains(n.getName())) {
+						throw PassRefusal.at(launch, "the launch spans more than one dimension and " + n.getName()
+								+ " is read at " + Snippets.location(n) + "; only the flat taskId is lifted");
+					}
+				});
+			}
+		}
+		return new LaunchSite(statement, launch, kernel, cooperative ? new Launch(1, 1) : new Launch(tasks, cores));
+	}
+
+	/** {@code const float *x = in;} for each kernel parameter that the launch passes something else to. */
+	private void bindParameters(LaunchSite site, FunctionDefinition kernel, StringBuilder out) {
+		List<Parameter> params = kernel.getParams();
+		List<Expression> args = site.launch().getArgs();
+		if (params.size() != args.size()) {
+			throw PassRefusal.at(site.launch(), kernel.getName() + " takes " + params.size()
+					+ " arguments but is launched with " + args.size());
+		}
+		Set<String> bound = new HashSet<>();
+		for (int i = 0; i < params.size(); i++) {
+			String name = params.get(i).getDeclarator().getName();
+			String arg = printer.expression(args.get(i));
+			for (String earlier : bound) {
+				if (Snippets.mentions(args.get(i), earlier)) {
+					throw PassRefusal.at(args.get(i), "the launch arguments reuse the kernel's parameter name " + earlier);
+				}
+			}
+			if (!arg.equals(name)) {
+				Parameter p = EcoreUtil.copy(params.get(i));
+				strip(p);
+				out.append(printer.parameter(p)).append(" = ").append(arg).append(";\n");
+				bound.add(name);
+			}
+		}
 	}
 
 	private static DeviceModel model() {
@@ -140,11 +303,22 @@ final class TaskLoops {
 		barriers.forEach(EcoreUtil::remove);
 	}
 
-	/** The functions other than the entry that read a task builtin, directly or through a call. */
-	private static Set<FunctionDefinition> functionsReadingTheTask(List<TopLevel> items, FunctionDefinition entry) {
+	/** The task builtins of {@code root} as their values in {@code launch}. */
+	private static void replaceBuiltins(EObject root, Launch launch) {
+		Map<String, String> values = launch.builtins();
+		List<Name> names = new ArrayList<>();
+		root.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Name n && values.containsKey(n.getName())) {
+				names.add(n);
+			}
+		});
+		names.forEach(n -> EcoreUtil.replace(n, Snippets.expression(values.get(n.getName()), Dialect.BANG)));
+	}
+
+	/** The helpers that read a task builtin, directly or through a call. */
+	private static Set<FunctionDefinition> functionsReadingTheTask(List<FunctionDefinition> helpers) {
 		Map<String, FunctionDefinition> functions = new LinkedHashMap<>();
-		items.stream().filter(i -> i instanceof FunctionDefinition f && f != entry && f.getBody() != null)
-				.forEach(i -> functions.put(((FunctionDefinition) i).getName(), (FunctionDefinition) i));
+		helpers.forEach(f -> functions.put(f.getName(), f));
 		Set<FunctionDefinition> reading = new LinkedHashSet<>();
 		boolean changed = true;
 		while (changed) {
@@ -171,23 +345,35 @@ final class TaskLoops {
 		return reading;
 	}
 
-	/** File-scope on-chip buffers that only the entry uses: they become locals of each task. */
-	private static Set<Declaration> perTaskBuffers(List<TopLevel> items, FunctionDefinition entry) {
-		Set<String> usedElsewhere = new java.util.HashSet<>();
-		for (TopLevel item : items) {
-			if (item instanceof FunctionDefinition f && f != entry && f.getBody() != null) {
-				f.getBody().eAllContents().forEachRemaining(o -> {
-					if (o instanceof Name n) {
-						usedElsewhere.add(n.getName());
-					}
-				});
+	/** Functions that read the task index get it as their last parameter, and every call passes it. */
+	private static void passTaskIndex(TranslationUnit unit, Set<FunctionDefinition> readsTask) {
+		for (FunctionDefinition f : readsTask) {
+			Parameter p = ((FunctionDefinition) Snippets.file("void f(int taskId) {}", Dialect.BANG).getItems().get(0))
+					.getParams().get(0);
+			f.getParams().add(p);
+		}
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Call c && readsTask.stream().anyMatch(f -> f.getName().equals(Snippets.callee(c)))) {
+				c.getArgs().add(Snippets.expression("taskId", Dialect.BANG));
 			}
+		});
+	}
+
+	/** File-scope on-chip buffers that no helper uses: they become locals of each task of the kernels. */
+	private static Set<Declaration> perTaskBuffers(List<TopLevel> items, List<FunctionDefinition> helpers) {
+		Set<String> usedByHelpers = new HashSet<>();
+		for (FunctionDefinition f : helpers) {
+			f.getBody().eAllContents().forEachRemaining(o -> {
+				if (o instanceof Name n) {
+					usedByHelpers.add(n.getName());
+				}
+			});
 		}
 		Set<Declaration> perTask = new LinkedHashSet<>();
 		for (TopLevel item : items) {
 			if (item instanceof Declaration d && d.getSpecifiers().stream().anyMatch(
 					s -> s instanceof Specifier q && (q.getName().equals("__nram__") || q.getName().equals("__wram__")))
-					&& d.getDeclarators().stream().noneMatch(x -> usedElsewhere.contains(x.getName()))) {
+					&& d.getDeclarators().stream().noneMatch(x -> usedByHelpers.contains(x.getName()))) {
 				perTask.add(d);
 			}
 		}
@@ -205,15 +391,21 @@ final class TaskLoops {
 		}
 	}
 
-	private String entry(FunctionDefinition f, Set<Declaration> perTask, int tasks) {
+	/**
+	 * {@code for (int taskId = 0; taskId < tasks; ++taskId) { ... }} around the kernel's body, with the task
+	 * builtins replaced, the per-task buffers that it uses declared, and a return ending the task.
+	 */
+	private String taskLoop(FunctionDefinition kernel, Launch launch, Set<Declaration> perTask) {
+		replaceBuiltins(kernel.getBody(), launch);
+		strip(kernel.getBody());
 		List<ReturnStatement> returns = new ArrayList<>();
-		f.getBody().eAllContents().forEachRemaining(o -> {
+		kernel.getBody().eAllContents().forEachRemaining(o -> {
 			if (o instanceof ReturnStatement r) {
 				returns.add(r);
 			}
 		});
 		for (ReturnStatement r : returns) {
-			for (EObject up = r.eContainer(); up != f.getBody(); up = up.eContainer()) {
+			for (EObject up = r.eContainer(); up != kernel.getBody(); up = up.eContainer()) {
 				if (up instanceof ForStatement || up instanceof WhileStatement || up instanceof DoStatement
 						|| up instanceof SwitchStatement) {
 					throw PassRefusal.at(r, "a return inside a loop of the kernel cannot be lifted yet");
@@ -222,14 +414,13 @@ final class TaskLoops {
 			EcoreUtil.replace(r, Snippets.statements("continue;", Dialect.BANG).get(0));
 		}
 		StringBuilder body = new StringBuilder();
-		perTask.forEach(d -> {
-			strip(d);
-			body.append(printer.topLevel(d));
-		});
-		f.getBody().getStatements().forEach(s -> body.append(printer.statement(s, 0)));
-		String head = Snippets.signature(f, printer);
-		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
-		return (externC ? "" : "extern \"C\" ") + head + " {\n" + "for (int taskId = 0; taskId < " + tasks
-				+ "; ++taskId) {\n" + body + "}\n}\n";
+		for (Declaration d : perTask) {
+			if (d.getDeclarators().stream().anyMatch(x -> Snippets.mentions(kernel.getBody(), x.getName()))) {
+				strip(d);
+				body.append(printer.topLevel(d));
+			}
+		}
+		kernel.getBody().getStatements().forEach(s -> body.append(printer.statement(s, 0)));
+		return "for (int taskId = 0; taskId < " + launch.tasks() + "; ++taskId) {\n" + body + "}\n";
 	}
 }

@@ -379,11 +379,14 @@ public class LoopPassesTest {
 		Translator.Result bang = translate("rowsum_scale.cu", SCRATCH, Dialect.CUDA, Dialect.BANG);
 		assertTrue(bang.record().verified(), bang.record().reason());
 		String mlu = bang.output().orElseThrow();
-		assertTrue(mlu.startsWith("__mlu_device__ float d_sums_storage[64];"), mlu); // one buffer for all tasks
-		assertTrue(mlu.contains("__sync_all();"), mlu);
+		assertTrue(mlu.contains("\n__mlu_device__ float d_sums_storage[64];"), mlu); // one buffer for all tasks
+		// one kernel per loop, launched one after the other on the wrapper's queue
+		assertTrue(mlu.contains("rowsum_scale_1<<<dim, CNRT_FUNC_TYPE_UNION1, queue>>>(d_x, d_y);\n"
+				+ "    rowsum_scale_2<<<dim, CNRT_FUNC_TYPE_UNION1, queue>>>(d_x, d_y);"), mlu);
 		StepRecord bind = bang.record().steps().stream().filter(s -> s.pass().equals("loop-bind") && s.accepted())
 				.findFirst().orElseThrow();
 		assertEquals("task-stride", bind.knobs().get("bind"));
+		assertEquals("cnrt", bind.knobs().get("wrapper"));
 		assertEquals("2", bind.knobs().get("kernels"));
 	}
 
@@ -456,8 +459,8 @@ public class LoopPassesTest {
 	@Test
 	public void loopBindRefusesAnythingButSequentialCpp() {
 		TranslationUnit unit = parse(BLOCK_SUM, Dialect.CUDA);
-		String refusal = new LoopBind(LoopBind.Binding.STRIDE, 256, List.of()).refusal(unit, Dialect.CUDA, Dialect.HIP)
-				.orElseThrow();
+		String refusal = new LoopBind(LoopBind.Binding.STRIDE, 256, LoopBind.Wrapper.HOST, List.of())
+				.refusal(unit, Dialect.CUDA, Dialect.HIP).orElseThrow();
 		assertEquals("binds sequential C++ to CUDA, HIP or BANG only", refusal);
 	}
 }
