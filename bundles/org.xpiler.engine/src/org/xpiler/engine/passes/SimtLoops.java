@@ -186,9 +186,9 @@ final class SimtLoops {
 				String dst = nameOf(call.getArgs().get(0));
 				String src = nameOf(call.getArgs().get(1));
 				if (device.contains(dst) && parameters.contains(src)) {
-					bindAlias(alias, dst, src, call);
+					WrapperBuffers.bindAlias(alias, dst, src, call);
 				} else if (device.contains(src) && parameters.contains(dst)) {
-					bindAlias(alias, src, dst, call);
+					WrapperBuffers.bindAlias(alias, src, dst, call);
 				}
 			}
 		}
@@ -209,7 +209,8 @@ final class SimtLoops {
 			case "Malloc" -> {
 				String buffer = addressed(call.getArgs().get(0), call);
 				if (scratch.contains(buffer)) {
-					scratchAllocations.put(statement, scratchStorage(statement, call, buffer, body, sizes));
+					scratchAllocations.put(statement, WrapperBuffers.scratchStorage(call, buffer, body,
+							WrapperBuffers.scratchBytes(call, buffer, sizes::value), printer));
 				} else {
 					EcoreUtil.remove(statement);
 				}
@@ -221,12 +222,12 @@ final class SimtLoops {
 				if (dst != null && dst.equals(src)) {
 					EcoreUtil.remove(statement);
 				} else {
-					replaceByByteLoop(statement, call, "((const unsigned char *)(" + printer.expression(call.getArgs().get(1))
-							+ "))[byte]");
+					WrapperBuffers.replaceByByteLoop(statement, call, "((const unsigned char *)("
+							+ printer.expression(call.getArgs().get(1)) + "))[byte]", printer, from);
 				}
 			}
-			case "Memset" -> replaceByByteLoop(statement, call,
-					"(unsigned char)(" + printer.expression(call.getArgs().get(1)) + ")");
+			case "Memset" -> WrapperBuffers.replaceByByteLoop(statement, call,
+					"(unsigned char)(" + printer.expression(call.getArgs().get(1)) + ")", printer, from);
 			default -> {
 				if (DROPPED_RUNTIME.contains(what)) {
 					EcoreUtil.remove(statement);
@@ -236,7 +237,7 @@ final class SimtLoops {
 			}
 			}
 		}
-		removeDeviceDeclarations(body, device);
+		WrapperBuffers.removeDeclarations(body, device);
 		scratchAllocations.forEach((allocation, storage) -> {
 			CompoundStatement block = (CompoundStatement) allocation.eContainer();
 			int at = block.getStatements().indexOf(allocation);
@@ -284,93 +285,10 @@ final class SimtLoops {
 			EcoreUtil.replace(statement, lifted.get(0));
 		}
 		configurations.removeDim3Declarations();
-		removeUnusedDeclarations(body);
+		WrapperBuffers.removeUnusedDeclarations(body);
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
 		return "\n" + (externC ? "" : "extern \"C\" ") + text;
-	}
-
-	/**
-	 * A scratch device buffer (neither filled from nor copied back to a parameter) becomes storage of the
-	 * wrapper: {@code cudaMalloc((void**)&d_tmp, 4096);} reads {@code float d_tmp_storage[1024];
-	 * float *d_tmp = d_tmp_storage;} (its declaration moves there), so the lifted loops write and read it like
-	 * the kernels did.
-	 */
-	private String scratchStorage(Statement statement, Call call, String buffer, CompoundStatement body,
-			LaunchConfigurations sizes) {
-		long bytes = sizes.value(call.getArgs().get(1)).orElseThrow(() -> PassRefusal.at(call,
-				"the size of the scratch device buffer " + buffer + " is not a compile-time constant"));
-		Declarator declarator = null;
-		for (var it = body.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Declarator x && buffer.equals(x.getName())) {
-				declarator = x;
-			}
-		}
-		if (declarator == null || declarator.getPointers().size() != 1
-				|| Snippets.enclosingStatement(declarator).eContainer() != statement.eContainer()) {
-			throw PassRefusal.at(call, "the scratch device buffer " + buffer + " must be a pointer declared in "
-					+ "the block that allocates it");
-		}
-		DeclarationStatement alone = (DeclarationStatement) EcoreUtil.copy(Snippets.enclosingStatement(declarator));
-		alone.getDeclaration().getDeclarators().removeIf(x -> !buffer.equals(x.getName()));
-		alone.getDeclaration().getDeclarators().get(0).setInitializer(null);
-		String declared = printer.statement(alone, 0).strip(); // float *d_tmp;
-		String elementType = declared.substring(0, declared.lastIndexOf(buffer)).strip();
-		elementType = elementType.substring(0, elementType.length() - 1).strip(); // without the '*'
-		long elementBytes;
-		try {
-			elementBytes = ConstantFolder.size(alone.getDeclaration().getType());
-		} catch (RuntimeException notAScalarType) {
-			throw PassRefusal.at(call, "the scratch device buffer " + buffer + " has elements of unknown size");
-		}
-		String storage = buffer + "_storage";
-		while (Snippets.mentions(body, storage)) {
-			storage += "_";
-		}
-		return elementType + " " + storage + "[" + (bytes + elementBytes - 1) / elementBytes + "];\n"
-				+ declared.substring(0, declared.length() - 1) + " = " + storage + ";\n";
-	}
-
-	/**
-	 * {@code cudaMemset}/{@code cudaMemcpy} between device buffers as a byte loop: plain C++ that every target
-	 * (and the virtual device) runs, with no library call.
-	 */
-	private void replaceByByteLoop(Statement statement, Call call, String value) {
-		String text = "for (size_t byte = 0; byte < (" + printer.expression(call.getArgs().get(2)) + "); ++byte)\n"
-				+ "    ((unsigned char *)(" + printer.expression(call.getArgs().get(0)) + "))[byte] = " + value + ";";
-		EcoreUtil.replace(statement, Snippets.statements(text, from).get(0));
-	}
-
-	/** The wrapper's byte counts and launch sizes that nothing reads once the launches are loops. */
-	private static void removeUnusedDeclarations(CompoundStatement body) {
-		boolean removed = true;
-		while (removed) {
-			removed = false;
-			for (Statement s : new ArrayList<>(body.getStatements())) {
-				if (s instanceof DeclarationStatement d && d.getDeclaration().getDeclarators().stream()
-						.allMatch(x -> !hasCall(x) && !Snippets.mentions(body, x.getName()))) {
-					EcoreUtil.remove(s);
-					removed = true;
-				}
-			}
-		}
-	}
-
-	private static boolean hasCall(EObject root) {
-		for (var it = root.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Call) {
-				return true;
-			}
-		}
-		return false;
-	}
-
-	private static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
-		String previous = alias.putIfAbsent(deviceBuffer, host);
-		if (previous != null && !previous.equals(host)) {
-			throw PassRefusal.at(at, "the device buffer " + deviceBuffer + " is copied from/to both " + previous + " and "
-					+ host);
-		}
 	}
 
 	private static String addressed(Expression e, Call at) {
@@ -392,21 +310,6 @@ final class SimtLoops {
 
 	private static String nameOf(Expression e) {
 		return e instanceof Name n ? n.getName() : null;
-	}
-
-	private static void removeDeviceDeclarations(CompoundStatement body, Set<String> device) {
-		List<DeclarationStatement> declarations = new ArrayList<>();
-		body.eAllContents().forEachRemaining(o -> {
-			if (o instanceof DeclarationStatement d) {
-				declarations.add(d);
-			}
-		});
-		for (DeclarationStatement d : declarations) {
-			d.getDeclaration().getDeclarators().removeIf(x -> device.contains(x.getName()));
-			if (d.getDeclaration().getDeclarators().isEmpty()) {
-				EcoreUtil.remove(d);
-			}
-		}
 	}
 
 	private static String kernelName(EObject launch) {

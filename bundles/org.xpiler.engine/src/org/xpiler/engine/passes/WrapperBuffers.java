@@ -6,7 +6,9 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Function;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
@@ -93,7 +95,7 @@ final class WrapperBuffers {
 			if (operation.equals("Malloc")) {
 				String buffer = addressed(call.getArgs().get(0), call);
 				if (scratch.contains(buffer)) {
-					scratchAllocations.put(statement, scratchStorage(call, buffer, body, constants));
+					scratchAllocations.put(statement, scratchStorage(call, buffer, body, scratchBytes(call, buffer, constants::value), printer));
 				} else {
 					EcoreUtil.remove(statement);
 				}
@@ -104,10 +106,10 @@ final class WrapperBuffers {
 					EcoreUtil.remove(statement);
 				} else {
 					replaceByByteLoop(statement, call, "((const unsigned char *)(" + printer.expression(call.getArgs().get(1))
-							+ "))[byte]");
+							+ "))[byte]", printer, dialect);
 				}
 			} else if (operation.equals("Memset") && call.getArgs().size() == 3) {
-				replaceByByteLoop(statement, call, "(unsigned char)(" + printer.expression(call.getArgs().get(1)) + ")");
+				replaceByByteLoop(statement, call, "(unsigned char)(" + printer.expression(call.getArgs().get(1)) + ")", printer, dialect);
 			} else if (operation.equals("Free") || runtime.ordering.contains(operation)) {
 				EcoreUtil.remove(statement);
 			} else {
@@ -141,9 +143,7 @@ final class WrapperBuffers {
 	 * float *d_tmp = d_tmp_storage;} (its declaration moves there), so the lifted loops write and read it like
 	 * the kernels did.
 	 */
-	private String scratchStorage(Call call, String buffer, CompoundStatement body, LaunchConstants constants) {
-		long bytes = constants.value(call.getArgs().get(1)).orElseThrow(() -> PassRefusal.at(call,
-				"the size of the scratch device buffer " + buffer + " is not a compile-time constant"));
+	static String scratchStorage(Call call, String buffer, CompoundStatement body, long bytes, KernelPrinter printer) {
 		Declarator declarator = null;
 		for (var it = body.eAllContents(); it.hasNext();) {
 			if (it.next() instanceof Declarator x && buffer.equals(x.getName())) {
@@ -175,14 +175,20 @@ final class WrapperBuffers {
 				+ declared.substring(0, declared.length() - 1) + " = " + storage + ";\n";
 	}
 
+	/** The constant byte count of the allocation {@code call} of a scratch buffer. */
+	static long scratchBytes(Call call, String buffer, Function<Expression, OptionalLong> value) {
+		return value.apply(call.getArgs().get(1)).orElseThrow(() -> PassRefusal.at(call,
+				"the size of the scratch device buffer " + buffer + " is not a compile-time constant"));
+	}
+
 	/** A copy or fill of device memory as a byte loop: plain C++ that every target runs, with no library call. */
-	private void replaceByByteLoop(Statement statement, Call call, String value) {
+	static void replaceByByteLoop(Statement statement, Call call, String value, KernelPrinter printer, Dialect dialect) {
 		String text = "for (size_t byte = 0; byte < (" + printer.expression(call.getArgs().get(2)) + "); ++byte)\n"
 				+ "    ((unsigned char *)(" + printer.expression(call.getArgs().get(0)) + "))[byte] = " + value + ";";
 		EcoreUtil.replace(statement, Snippets.statements(text, dialect).get(0));
 	}
 
-	private static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
+	static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
 		String previous = alias.putIfAbsent(deviceBuffer, host);
 		if (previous != null && !previous.equals(host)) {
 			throw PassRefusal.at(at, "the device buffer " + deviceBuffer + " is copied from/to both " + previous + " and "
@@ -213,7 +219,7 @@ final class WrapperBuffers {
 	}
 
 	/** The declarations of the device buffers, which nothing names any more. */
-	private static void removeDeclarations(CompoundStatement body, Set<String> device) {
+	static void removeDeclarations(CompoundStatement body, Set<String> device) {
 		List<DeclarationStatement> declarations = new ArrayList<>();
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof DeclarationStatement d) {
