@@ -15,7 +15,6 @@ import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.core.vm.EntryPoint;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
-import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Declaration;
@@ -33,9 +32,7 @@ import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
-import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parameter;
-import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
@@ -65,8 +62,6 @@ final class SimtLoops {
 	private final int warpWidth;
 	private int shuffles;
 	private final Map<String, FunctionDefinition> devices = new LinkedHashMap<>();
-	/** Object-like {@code #define NAME value} macros of the file, for launch configurations. */
-	private final Map<String, String> macros = new LinkedHashMap<>();
 	private int guards;
 
 	SimtLoops(Dialect from) {
@@ -94,12 +89,6 @@ final class SimtLoops {
 			if (item instanceof FunctionDefinition f && f.getBody() != null && !kernels.containsKey(f.getName())) {
 				devices.put(f.getName(), f);
 			}
-			if (item instanceof Directive d) {
-				var define = java.util.regex.Pattern.compile("#\\s*define\\s+(\\w+)\\s+(.+)").matcher(d.getText().strip());
-				if (define.matches()) {
-					macros.put(define.group(1), define.group(2).replaceAll("//.*$", "").strip());
-				}
-			}
 		}
 		PortableMath.rewrite(unit, from, Dialect.VNNI);
 		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
@@ -110,7 +99,7 @@ final class SimtLoops {
 			}
 			case FunctionDefinition f when kernels.containsKey(f.getName()) -> {
 			}
-			case FunctionDefinition f when f == entry.function() -> out.append(wrapper(f, kernels));
+			case FunctionDefinition f when f == entry.function() -> out.append(wrapper(unit, f, kernels));
 			case FunctionDefinition f -> out.append(deviceFunction(f));
 			case Declaration d -> out.append(global(d));
 			default -> out.append(printer.topLevel(item));
@@ -164,7 +153,7 @@ final class SimtLoops {
 		return name.startsWith("hip") ? name.substring(3) : null;
 	}
 
-	private String wrapper(FunctionDefinition f, Map<String, FunctionDefinition> kernels) {
+	private String wrapper(TranslationUnit unit, FunctionDefinition f, Map<String, FunctionDefinition> kernels) {
 		CompoundStatement body = f.getBody();
 		Set<String> parameters = new HashSet<>();
 		f.getParams().forEach(p -> parameters.add(p.getDeclarator().getName()));
@@ -194,7 +183,7 @@ final class SimtLoops {
 		}
 		Set<String> scratch = new HashSet<>(device);
 		scratch.removeAll(alias.keySet());
-		LaunchConfigurations sizes = new LaunchConfigurations(body, macros);
+		LaunchConstants sizes = new LaunchConstants(unit, body, from);
 		Map<Statement, String> scratchAllocations = new LinkedHashMap<>();
 		for (Call call : runtimeCalls) {
 			String what = runtime(Snippets.callee(call));
@@ -249,7 +238,7 @@ final class SimtLoops {
 				n.setName(alias.get(n.getName()));
 			}
 		});
-		LaunchConfigurations configurations = new LaunchConfigurations(body, macros);
+		LaunchConstants configurations = new LaunchConstants(unit, body, from);
 		List<EObject> launches = new ArrayList<>();
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof KernelLaunch || o instanceof Call c && "hipLaunchKernelGGL".equals(Snippets.callee(c))) {
@@ -276,15 +265,15 @@ final class SimtLoops {
 				sharedBytes = configurations.value(config.get(2)).orElseThrow(() -> PassRefusal.at(launch,
 						"the dynamic shared memory size (the third launch argument) is not a compile-time constant"));
 			}
-			int[] grid = configurations.dims(config.get(0), launch);
-			int[] block = configurations.dims(config.get(1), launch);
+			int[] grid = launchDimensions(configurations, config.get(0), launch);
+			int[] block = launchDimensions(configurations, config.get(1), launch);
 			FunctionDefinition instance = launchCounts.get(name) > 1 ? EcoreUtil.copy(kernel) : kernel;
 			String text = new KernelBody(instance, grid, block, sharedBytes).lift(launchArgs(launch),
 					printer.expression((Expression) launch));
 			List<Statement> lifted = Snippets.statements(text, from);
 			EcoreUtil.replace(statement, lifted.get(0));
 		}
-		configurations.removeDim3Declarations();
+		configurations.removeDimensions(body);
 		WrapperBuffers.removeUnusedDeclarations(body);
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
@@ -335,100 +324,13 @@ final class SimtLoops {
 		return args.subList(5, args.size());
 	}
 
-	/** The host wrapper's compile-time values, for launch configurations. */
-	private static final class LaunchConfigurations {
-		private final ConstantFolder folder = new ConstantFolder();
-		private final Map<String, int[]> dim3 = new HashMap<>();
-		private final List<DeclarationStatement> dim3Declarations = new ArrayList<>();
-
-		LaunchConfigurations(CompoundStatement body, Map<String, String> macros) {
-			macros.forEach((name, value) -> {
-				try {
-					folder.fold(Snippets.expression(value, Dialect.VNNI)).ifPresent(v -> folder.define(name, v));
-				} catch (IllegalArgumentException notAnExpression) {
-					// a macro that is not a constant (a function-like or statement macro) does not size launches
-				}
-			});
-			Set<String> assigned = new HashSet<>();
-			body.eAllContents().forEachRemaining(o -> {
-				if (o instanceof Assignment a && a.getLeft() instanceof Name n) {
-					assigned.add(n.getName());
-				} else if ((o instanceof Postfix p && p.getOperand() instanceof Name n)) {
-					assigned.add(n.getName());
-				} else if (o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--") || u.getOp().equals("&"))
-						&& u.getOperand() instanceof Name n) {
-					assigned.add(n.getName());
-				}
-			});
-			body.eAllContents().forEachRemaining(o -> {
-				if (!(o instanceof DeclarationStatement statement)) {
-					return;
-				}
-				Declaration d = statement.getDeclaration();
-				boolean isDim3 = d.getType() instanceof NamedType t && t.getName().equals("dim3");
-				if (isDim3) {
-					dim3Declarations.add(statement);
-				}
-				for (Declarator x : d.getDeclarators()) {
-					if (assigned.contains(x.getName()) || !x.getPointers().isEmpty() || !x.getDimensions().isEmpty()) {
-						continue;
-					}
-					if (isDim3) {
-						List<Expression> args = x.getConstructorArgs();
-						if (x.getInitializer() instanceof Call c && "dim3".equals(Snippets.callee(c))) {
-							args = c.getArgs();
-						}
-						int[] dims = fold(args);
-						if (dims != null) {
-							dim3.put(x.getName(), dims);
-							for (int axis = 0; axis < 3; axis++) {
-								folder.define(x.getName() + "." + "xyz".charAt(axis), dims[axis]); // grid(n / block.x)
-							}
-						}
-					} else if (d.getType() instanceof BuiltinType && x.getInitializer() instanceof Expression e) {
-						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
-					}
-				}
-			});
-		}
-
-		private int[] fold(List<Expression> args) {
-			int[] dims = { 1, 1, 1 };
-			for (int i = 0; i < Math.min(3, args.size()); i++) {
-				OptionalLong v = folder.fold(args.get(i));
-				if (v.isEmpty()) {
-					return null;
-				}
-				dims[i] = (int) v.getAsLong();
-			}
-			return dims;
-		}
-
-		OptionalLong value(Expression e) {
-			return folder.fold(e);
-		}
-
-		int[] dims(Expression e, EObject launch) {
-			if (e instanceof Name n && dim3.containsKey(n.getName())) {
-				return dim3.get(n.getName());
-			}
-			if (e instanceof Call c && "dim3".equals(Snippets.callee(c))) {
-				int[] dims = fold(c.getArgs());
-				if (dims != null) {
-					return dims;
-				}
-			}
-			OptionalLong v = folder.fold(e);
-			if (v.isPresent()) {
-				return new int[] { (int) v.getAsLong(), 1, 1 };
-			}
+	private static int[] launchDimensions(LaunchConstants constants, Expression e, EObject launch) {
+		int[] dims = constants.dimensions(e);
+		if (dims == null) {
 			throw PassRefusal.at(launch, "the launch configuration is not a compile-time constant; lifting specializes "
 					+ "the kernel for its grid and block");
 		}
-
-		void removeDim3Declarations() {
-			dim3Declarations.forEach(EcoreUtil::remove);
-		}
+		return dims;
 	}
 
 	// ------------------------------------------------------------------ one launched kernel
