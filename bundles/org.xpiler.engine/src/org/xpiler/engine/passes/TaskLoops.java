@@ -45,8 +45,9 @@ import org.xpiler.lang.printing.KernelPrinter;
  * tasks, in clusters of the device's cores for a union type as the virtual device runs it; the launch
  * configuration must fold to constants ({@link LaunchConstants}). Functions that read the task index receive
  * it as a parameter. On-chip buffers that only kernels use become locals of one task; memory-space qualifiers
- * go. A file with barriers or cluster-shared memory is recovered for a single task per launch, where both are
- * trivially sequential.
+ * go. A file with barriers between tasks ({@code __sync_cluster}, {@code __sync_all}) or cluster-shared memory is
+ * recovered for a single task per launch, where both are trivially sequential; a core's waits for its own
+ * pipelines ({@code __sync_io}, {@code __sync_compute}) order nothing once copies are synchronous, and go.
  *
  * <pre>
  * before: __mlu_global__ void scale(const float *x, float *y) { for (int i = taskId; i &lt; 512; i += taskDim) ... }
@@ -67,8 +68,15 @@ final class TaskLoops {
 			"taskDimZ");
 	private static final Set<String> QUALIFIERS = Set.of("__mlu_global__", "__mlu_entry__", "__mlu_func__",
 			"__mlu_device__", "__mlu_host__", "__nram__", "__wram__", "__mlu_shared__", "__ldram__", "__mlu_const__");
-	private static final Set<String> BARRIERS = Set.of("__sync_cluster", "__sync_all", "__sync", "__sync_io",
-			"__sync_compute", "__sync_all_ipu", "__sync_all_mpu", "__sync_io_move_compute", "__sync_move");
+	/** Barriers between tasks: a kernel with one is recovered for a single task. */
+	private static final Set<String> TASK_BARRIERS = Set.of("__sync_cluster", "__sync_all", "__sync_all_ipu",
+			"__sync_all_mpu");
+	/**
+	 * Waits for a core's own pipelines: once detensorize made every copy synchronous they order nothing, and they
+	 * do not make the kernel's tasks cooperate.
+	 */
+	private static final Set<String> CORE_SYNCS = Set.of("__sync", "__sync_io", "__sync_compute", "__sync_move",
+			"__sync_io_move_compute");
 
 	private final KernelPrinter printer = Dialect.BANG.printer();
 
@@ -284,7 +292,7 @@ final class TaskLoops {
 	private static boolean usesCooperation(TranslationUnit unit) {
 		boolean[] found = { false };
 		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Call c && BARRIERS.contains(Snippets.callee(c))
+			if (o instanceof Call c && TASK_BARRIERS.contains(Snippets.callee(c))
 					|| o instanceof Specifier s && s.getName().equals("__mlu_shared__")) {
 				found[0] = true;
 			}
@@ -296,7 +304,7 @@ final class TaskLoops {
 		List<Statement> barriers = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof ExpressionStatement s && s.getExpression() instanceof Call c
-					&& BARRIERS.contains(Snippets.callee(c))) {
+					&& (TASK_BARRIERS.contains(Snippets.callee(c)) || CORE_SYNCS.contains(Snippets.callee(c)))) {
 				barriers.add(s);
 			}
 		});

@@ -20,7 +20,9 @@ import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.Oracle;
 import org.xpiler.devices.RunRequest;
 import org.xpiler.devices.VirtualDevice;
+import org.xpiler.engine.passes.BangDetensorize;
 import org.xpiler.engine.passes.BangTensorize;
+import org.xpiler.engine.passes.LoopRecovery;
 import org.xpiler.engine.passes.Pipeline;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -166,6 +168,20 @@ public class PipelinePassTest {
 		// loading tile t+1 into the buffer tile t is computed from
 		String sameBuffer = output.replace("[stage ^ 1]", "[stage]");
 		assertFalse(verdict(ADD, sameBuffer, 5).matches(), sameBuffer);
+	}
+
+	@Test
+	void pipelinedKernelsLiftToEveryTask() {
+		// __sync_io waits for the core's own copies: lifting drops it and keeps the kernel's tasks apart
+		String output = pipelined(ADD, 2);
+		TranslationUnit unit = parse(output);
+		new BangDetensorize().apply(unit, Dialect.BANG, Dialect.BANG);
+		TranslationUnit detensorized = parse(Dialect.BANG.printer().print(unit));
+		new LoopRecovery().apply(detensorized, Dialect.BANG, Dialect.VNNI);
+		String lifted = Dialect.VNNI.printer().print(detensorized);
+		assertTrue(lifted.contains("for (int taskId = 0; taskId < 16; ++taskId)"), lifted);
+		assertFalse(lifted.contains("__sync"), lifted);
+		PassTesting.assertVerifies(ADD, Dialect.BANG, lifted, Dialect.VNNI);
 	}
 
 	@Test
