@@ -29,7 +29,7 @@ import org.xpiler.lang.printing.KernelPrinter;
  * for (int i_vector = 0; i_vector < 3072; ++i_vector) {
  *     const int i = i_vector * 16;
  *     ... }
- * for (int i = 49152; i < 49152; ++i) { ... }
+ * for (int i = 49152; i < total; ++i) { ... }     // total = 49160; left out when the tail is empty
  * </pre>
  *
  * Applies when the counter is declared with a constant start in the same block, neither body assigns it, the
@@ -78,14 +78,19 @@ final class VectorLoops {
 				continue;
 			}
 			long vectors = Math.max(0, (bound.getAsLong() - start.getAsLong()) / width.getAsLong());
-			String v = Snippets.freshName(unit, i + "_vector", Dialect.VNNI);
-			StringBuilder text = new StringBuilder("for (int " + v + " = 0; " + v + " < " + vectors + "; ++" + v + ") {\n");
-			text.append("const int ").append(i).append(" = ").append(start.getAsLong() == 0 ? "" : start.getAsLong() + " + ")
-					.append(v).append(" * ").append(width.getAsLong()).append(";\n");
-			CanonicalLoop.statementsOf(vector.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
-			text.append("}\n");
-			if (tail != null) {
-				long tailStart = start.getAsLong() + vectors * width.getAsLong();
+			// a loop that runs no iteration for these constant bounds is left out: it would be an empty kernel
+			StringBuilder text = new StringBuilder();
+			if (vectors > 0) {
+				String v = Snippets.freshName(unit, i + "_vector", Dialect.VNNI);
+				text.append("for (int " + v + " = 0; " + v + " < " + vectors + "; ++" + v + ") {\n");
+				text.append("const int ").append(i).append(" = ")
+						.append(start.getAsLong() == 0 ? "" : start.getAsLong() + " + ").append(v).append(" * ")
+						.append(width.getAsLong()).append(";\n");
+				CanonicalLoop.statementsOf(vector.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
+				text.append("}\n");
+			}
+			long tailStart = start.getAsLong() + vectors * width.getAsLong();
+			if (tail != null && tailStart < bound.getAsLong()) {
 				text.append("for (int ").append(i).append(" = ").append(tailStart).append("; ").append(i).append(" < ")
 						.append(printer.expression(((Binary) tail.getCondition()).getRight())).append("; ++").append(i)
 						.append(") {\n");

@@ -161,6 +161,11 @@ public class VnniDetensorizeTest {
 		String counted = relu.replace("        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }\n",
 				"        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }\n    y[0] = (float)i;\n");
 		assertFalse(detensorize("counted.cpp", counted).knobs().containsKey("vector-loops"));
+		// a whole number of vectors leaves no tail loop, which loop bind would launch as an empty kernel
+		String whole = detensorize("whole.cpp", relu.replace("total = 1000", "total = 1024")).output();
+		assertTrue(whole.contains("i_vector < 64;"), whole);
+		assertFalse(whole.contains("for (int i = 1024;"), whole);
+		assertVerifies(Path.of("whole.cpp"), relu.replace("total = 1000", "total = 1024"), whole, new VirtualDevice());
 	}
 
 	@Test
