@@ -10,6 +10,7 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
+import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Cast;
 import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.Declaration;
@@ -73,6 +74,17 @@ public final class ConstantFolder {
 		case Unary u when u.getOp().equals("+") -> value(u.getOperand());
 		case Unary u when u.getOp().equals("~") -> ~value(u.getOperand());
 		case Binary b -> binary(b.getOp(), value(b.getLeft()), value(b.getRight()));
+		case Call c when c.getArgs().size() == 2 && c.getCallee() instanceof Name n -> extremum(n.getName(),
+				value(c.getArgs().get(0)), value(c.getArgs().get(1)));
+		default -> throw new NotConstant();
+		};
+	}
+
+	/** {@code min(a, b)} and {@code max(a, b)}, which launch sizes use to cap the grid. */
+	private static long extremum(String function, long a, long b) {
+		return switch (function.replaceFirst("^(::)?std::", "")) {
+		case "min" -> Math.min(a, b);
+		case "max" -> Math.max(a, b);
 		default -> throw new NotConstant();
 		};
 	}
@@ -144,8 +156,7 @@ public final class ConstantFolder {
 		}
 		ConstantFolder folder = new ConstantFolder();
 		for (Declaration d : declarations) {
-			boolean constant = d.getSpecifiers().stream().anyMatch(
-					s -> s instanceof Specifier q && (q.getName().equals("const") || q.getName().equals("constexpr")));
+			boolean constant = isConstant(d);
 			for (Declarator x : d.getDeclarators()) {
 				if (constant && declared.get(x.getName()) == 1 && x.getPointers().isEmpty()
 						&& x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
@@ -154,5 +165,11 @@ public final class ConstantFolder {
 			}
 		}
 		return folder;
+	}
+
+	/** Whether {@code d} declares {@code const} or {@code constexpr} names. */
+	static boolean isConstant(Declaration d) {
+		return d.getSpecifiers().stream()
+				.anyMatch(s -> s instanceof Specifier q && (q.getName().equals("const") || q.getName().equals("constexpr")));
 	}
 }

@@ -33,7 +33,7 @@ import org.xpiler.lang.kernel.Unary;
 
 /**
  * The compile-time values of a host wrapper, which size its launches and scratch buffers: the file's
- * object-like macros ({@code #define N 4096}), the named constants of the dialect's catalog
+ * object-like macros ({@code #define N 4096}) and constants ({@code const int ROWS = 48;}), the named constants of the dialect's catalog
  * ({@code CNRT_FUNC_TYPE_UNION1}), the wrapper's scalars that are initialized with a constant and never written
  * again, and its launch dimensions: {@code dim3 grid(n / 256);}, {@code dim3 grid = dim3(8, 2);},
  * {@code cnrtDim3_t dim = {16, 1, 1};}, or a dimension declared bare and set member by member at the top of the
@@ -61,6 +61,12 @@ final class LaunchConstants {
 				Matcher define = DEFINE.matcher(d.getText().strip());
 				if (define.matches()) {
 					macro(define.group(1), define.group(2).replaceAll("//.*$", "").strip());
+				}
+			} else if (item instanceof Declaration d && ConstantFolder.isConstant(d)) {
+				for (Declarator x : d.getDeclarators()) { // const int ROWS = 48; at file scope
+					if (x.getPointers().isEmpty() && x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
+						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
+					}
 				}
 			}
 		}

@@ -7,16 +7,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.Unary;
 
 /**
  * Scalar math that one dialect has and another lacks, written with functions every dialect has:
  * {@code rsqrtf(x)} is {@code (1.0f / sqrtf(x))}, {@code fmaf(a, b, c)} is {@code (a) * (b) + (c)} (one
- * more rounding, within the oracle's float tolerance), CUDA's fast {@code __expf} is {@code expf}. A call
+ * more rounding, within the oracle's float tolerance), CUDA's fast {@code __expf} is {@code expf}, CUDA's
+ * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}. A call
  * is rewritten only when the target does not know the function and the file does not define it.
  */
 final class PortableMath {
@@ -27,7 +34,9 @@ final class PortableMath {
 			Map.entry("__fsqrt_rn", "sqrtf($0)"), Map.entry("__saturatef", "fminf(fmaxf($0, 0.0f), 1.0f)"),
 			Map.entry("__fmaf_rn", "(($0) * ($1) + ($2))"), Map.entry("fmaf", "(($0) * ($1) + ($2))"),
 			Map.entry("fma", "(($0) * ($1) + ($2))"), Map.entry("__fadd_rn", "(($0) + ($1))"),
-			Map.entry("__fmul_rn", "(($0) * ($1))"), Map.entry("exp10f", "powf(10.0f, $0)"));
+			Map.entry("__fmul_rn", "(($0) * ($1))"), Map.entry("exp10f", "powf(10.0f, $0)"),
+			// CUDA's and HIP's overloads for every arithmetic type; the operands are plain values in kernels
+			Map.entry("min", "(($0) < ($1) ? ($0) : ($1))"), Map.entry("max", "(($0) > ($1) ? ($0) : ($1))"));
 
 	private PortableMath() {
 	}
@@ -48,7 +57,7 @@ final class PortableMath {
 		List<Call> calls = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call c && EQUIVALENTS.containsKey(Snippets.callee(c)) && !defined.contains(Snippets.callee(c))
-					&& !target.catalog().knows(Snippets.callee(c))) {
+					&& !target.catalog().knows(Snippets.callee(c)) && !repeatsSideEffects(c)) {
 				calls.add(c);
 			}
 		});
@@ -60,5 +69,24 @@ final class PortableMath {
 			}
 			EcoreUtil.replace(c, Snippets.expression(text, dialect));
 		}
+	}
+
+	/** Whether the equivalent of {@code c} would evaluate an argument that writes something twice. */
+	private static boolean repeatsSideEffects(Call c) {
+		String text = EQUIVALENTS.get(Snippets.callee(c));
+		for (int i = 0; i < c.getArgs().size(); i++) {
+			String placeholder = "$" + i;
+			if (text.indexOf(placeholder) != text.lastIndexOf(placeholder) && writes(c.getArgs().get(i))) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static boolean writes(Expression e) {
+		List<EObject> nodes = new ArrayList<>(EcoreUtil2.eAllOfType(e, EObject.class));
+		nodes.add(e);
+		return nodes.stream().anyMatch(o -> o instanceof Assignment || o instanceof Postfix
+				|| o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")));
 	}
 }

@@ -457,6 +457,39 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void launchSizesFoldThroughFileConstantsAndMinAndKernelsKeepTheirMinAndMax() {
+		String cuda = """
+				const int N = 1000;
+
+				__global__ void clamp(const float* x, float* y)
+				{
+				    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < N; i += blockDim.x * gridDim.x) {
+				        y[i] = min(max(x[i], -0.5f), 0.5f);
+				    }
+				}
+
+				extern "C" void clamp_kernel(const float* x, float* y)
+				{
+				    float *dx = nullptr, *dy = nullptr;
+				    cudaMalloc(&dx, N * sizeof(float));
+				    cudaMalloc(&dy, N * sizeof(float));
+				    cudaMemcpy(dx, x, N * sizeof(float), cudaMemcpyHostToDevice);
+				    int blocks = min((N + 255) / 256, 2);
+				    clamp<<<blocks, 256>>>(dx, dy);
+				    cudaMemcpy(y, dy, N * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result result = translate("clamp.cu", cuda, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(result.record().verified(), result.record().reason());
+		String recovered = result.record().steps().get(0).after();
+		assertTrue(recovered.contains("for (int blockIdx_x = 0; blockIdx_x < 2; ++blockIdx_x)"), recovered);
+		// C++ has no overloaded min/max: the comparisons themselves
+		assertTrue(recovered.contains("((x[i]) > (-0.5f) ? (x[i]) : (-0.5f))"), recovered);
+		assertFalse(recovered.contains("min("), recovered);
+	}
+
+	@Test
 	public void loopBindRefusesAnythingButSequentialCpp() {
 		TranslationUnit unit = parse(BLOCK_SUM, Dialect.CUDA);
 		String refusal = new LoopBind(LoopBind.Binding.STRIDE, 256, LoopBind.Wrapper.HOST, List.of())
