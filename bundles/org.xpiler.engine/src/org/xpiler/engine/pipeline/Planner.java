@@ -16,6 +16,7 @@ import org.xpiler.engine.passes.LoopRecovery;
 import org.xpiler.engine.passes.Pass;
 import org.xpiler.engine.passes.Pipeline;
 import org.xpiler.engine.passes.ProgramAnnotation;
+import org.xpiler.engine.passes.SimtMatrixTensorize;
 import org.xpiler.engine.passes.SimtRuntimeMapping;
 import org.xpiler.engine.passes.VnniDetensorize;
 import org.xpiler.engine.passes.VnniDotTensorize;
@@ -29,7 +30,7 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * the two SIMT dialects one mapping suffices; every other direction lifts the source to sequential C++
  * (detensorize, loop recovery, loop fuse), annotates its loop nests, reshapes them for the target (loop
  * expansion before tensorizing, loop contraction before binding to CUDA/HIP) and lowers it (loop bind, then
- * tensorize where the target has vector intrinsics for the loops; on BANG also pipeline and cache).
+ * tensorize where the target has vector or matrix intrinsics for the loops; on BANG also pipeline and cache).
  */
 public final class Planner {
 	/** Operands of a BANG kernel worth trying to stage in NRAM: each try is a run on the virtual device. */
@@ -91,6 +92,9 @@ public final class Planner {
 			lifted.add(new Stage(VnniDotTensorize.options(), Dialect.VNNI, true));
 		} else {
 			lifted.add(new Stage(LoopBind.options(to, buffers), to));
+		}
+		if (to == Dialect.HIP) {
+			lifted.add(new Stage(SimtMatrixTensorize.options(), Dialect.HIP, true));
 		}
 		if (to == Dialect.BANG) {
 			lifted.add(new Stage(BangTensorize.options(), Dialect.BANG, true));
