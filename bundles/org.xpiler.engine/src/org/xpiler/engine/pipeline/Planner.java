@@ -6,6 +6,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.xpiler.engine.passes.BangDetensorize;
+import org.xpiler.engine.passes.BangMatmulTensorize;
 import org.xpiler.engine.passes.BangTensorize;
 import org.xpiler.engine.passes.Cache;
 import org.xpiler.engine.passes.LoopBind;
@@ -98,6 +99,7 @@ public final class Planner {
 		}
 		if (to == Dialect.BANG) {
 			lifted.add(new Stage(BangTensorize.options(), Dialect.BANG, true));
+			lifted.add(new Stage(BangMatmulTensorize.options(), Dialect.BANG, true));
 			lifted.add(new Stage(Pipeline.options(), Dialect.BANG, true));
 			lifted.add(Stage.fromCode(code -> Cache.options(code, Dialect.BANG, Dialect.BANG), CACHE_CANDIDATES,
 					Dialect.BANG));
