@@ -10,6 +10,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.EntryPoint;
 import org.xpiler.lang.catalog.CatalogEntries.DeviceModel;
 import org.xpiler.lang.dialect.Dialect;
@@ -57,9 +58,11 @@ import org.xpiler.lang.printing.KernelPrinter;
  *
  * Knobs: {@code bind} = {@code grid-stride} (threads per block from {@code threads}) or {@code task-stride}
  * (BANG), or {@code single} (no parallel loop); {@code wrapper} = the runtime of the host wrapper
- * ({@code cuda}, {@code hip}, {@code cnrt}) or {@code none} (BANG: the entry is the kernel). {@link #options}
- * enumerates for CUDA/HIP both bindings with the wrapper, for BANG both bindings with the CNRT wrapper, then
- * both without. Precondition: a C++ entry; with a host wrapper, pointer parameters only, whose sizes are known
+ * ({@code cuda}, {@code hip}, {@code cnrt}) or {@code none} (BANG: the entry is the kernel); CUDA/HIP
+ * {@code collapse} = {@code nested} (the loops perfectly nested in the bound one, with constant bounds, are bound
+ * with it as one index: a 64 x 128 nest gets 8192 threads, not 64) or {@code outermost}. {@link #options}
+ * enumerates for CUDA/HIP the nested and the outermost grid-stride binding with the wrapper, then a single
+ * thread; for BANG both bindings with the CNRT wrapper, then both without. Precondition: a C++ entry; with a host wrapper, pointer parameters only, whose sizes are known
  * from the source's run.
  */
 public final class LoopBind implements Pass {
@@ -80,6 +83,8 @@ public final class LoopBind implements Pass {
 	private final int threadsPerBlock;
 	private final Wrapper wrapper;
 	private final List<Buffer> buffers;
+	/** CUDA/HIP: whether the loops perfectly nested in the bound one are bound with it, as one index. */
+	private final boolean collapse;
 
 	/**
 	 * What the source's run showed of one pointer parameter: its size, whether the kernel reads what the caller
@@ -90,10 +95,16 @@ public final class LoopBind implements Pass {
 
 	/** @param buffers every pointer parameter of the entry, in order, from the source's run */
 	public LoopBind(Binding binding, int threadsPerBlock, Wrapper wrapper, List<Buffer> buffers) {
+		this(binding, threadsPerBlock, wrapper, buffers, false);
+	}
+
+	/** @param collapse CUDA/HIP: bind the loops perfectly nested in the outermost one with it */
+	public LoopBind(Binding binding, int threadsPerBlock, Wrapper wrapper, List<Buffer> buffers, boolean collapse) {
 		this.binding = binding;
 		this.threadsPerBlock = threadsPerBlock;
 		this.wrapper = wrapper;
 		this.buffers = List.copyOf(buffers);
+		this.collapse = collapse;
 	}
 
 	/** The knob values a tuner may enumerate for {@code to}, best first. */
@@ -105,7 +116,8 @@ public final class LoopBind implements Pass {
 					new LoopBind(Binding.STRIDE, 0, Wrapper.NONE, pointerBytes),
 					new LoopBind(Binding.SINGLE, 0, Wrapper.NONE, pointerBytes));
 		}
-		return List.of(new LoopBind(Binding.STRIDE, 256, Wrapper.HOST, pointerBytes),
+		return List.of(new LoopBind(Binding.STRIDE, 256, Wrapper.HOST, pointerBytes, true),
+				new LoopBind(Binding.STRIDE, 256, Wrapper.HOST, pointerBytes),
 				new LoopBind(Binding.SINGLE, 1, Wrapper.HOST, pointerBytes));
 	}
 
@@ -187,6 +199,9 @@ public final class LoopBind implements Pass {
 		knobs.put("wrapper", runtime != null ? runtime.id() : "none");
 		if (simt) {
 			knobs.put("threads", Integer.toString(threadsPerBlock));
+			if (binding == Binding.STRIDE) {
+				knobs.put("collapse", collapse ? "nested" : "outermost");
+			}
 		}
 		out.append(runtime == null ? entryKernel(f.getName(), parameters, segments, printer)
 				: kernelsAndWrapper(f, parameters, segments, base, taken, runtime, to, printer));
@@ -297,6 +312,9 @@ public final class LoopBind implements Pass {
 			Segment segment = segments.get(k);
 			boolean parallel = binding == Binding.STRIDE && segment.loop != null;
 			String configuration;
+			if (simt && parallel && collapse) {
+				segment.collapse(to, taken);
+			}
 			if (simt) {
 				configuration = segment.blocks(threadsPerBlock) + ", " + (parallel ? threadsPerBlock : 1);
 				kernels.append(segment.hoistLargeArrays(printer, name));
@@ -421,8 +439,8 @@ public final class LoopBind implements Pass {
 	/** The statements of one kernel, with the declarations before them and the loop to bind (or none). */
 	private final class Segment {
 		private final List<Statement> declarations;
-		private final List<Statement> statements;
-		private final ForStatement loop;
+		private List<Statement> statements;
+		private ForStatement loop;
 
 		Segment(List<Statement> declarations, List<Statement> statements, ForStatement loop) {
 			this.declarations = declarations;
@@ -482,17 +500,7 @@ public final class LoopBind implements Pass {
 					continue;
 				}
 				Declarator x = declaration.getDeclarators().get(0);
-				long elements = 1;
-				for (var dimension : x.getDimensions()) {
-					elements *= dimension.getSize() == null ? 0 : new ConstantFolder().fold(dimension.getSize()).orElse(0);
-				}
-				long bytes;
-				try {
-					bytes = elements * (x.getPointers().isEmpty() ? ConstantFolder.size(declaration.getType()) : 8);
-				} catch (RuntimeException notAScalarType) {
-					continue;
-				}
-				if (bytes <= LARGE_ARRAY_BYTES || x.getInitializer() != null) {
+				if (!isLargeArray(d) || x.getInitializer() != null) {
 					continue;
 				}
 				String original = x.getName();
@@ -517,6 +525,24 @@ public final class LoopBind implements Pass {
 			return globals.length() == 0 ? "" : "\n" + globals;
 		}
 
+		/** Whether {@code d} declares one array of more than {@value #LARGE_ARRAY_BYTES} bytes. */
+		private static boolean isLargeArray(DeclarationStatement d) {
+			Declaration declaration = d.getDeclaration();
+			if (declaration.getDeclarators().size() != 1) {
+				return false;
+			}
+			Declarator x = declaration.getDeclarators().get(0);
+			long elements = 1;
+			for (var dimension : x.getDimensions()) {
+				elements *= dimension.getSize() == null ? 0 : new ConstantFolder().fold(dimension.getSize()).orElse(0);
+			}
+			try {
+				return elements * (x.getPointers().isEmpty() ? ConstantFolder.size(declaration.getType()) : 8) > LARGE_ARRAY_BYTES;
+			} catch (RuntimeException notAScalarType) {
+				return false;
+			}
+		}
+
 		private OptionalLong tripsFromZero() {
 			Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
 			ConstantFolder folder = new ConstantFolder();
@@ -524,6 +550,80 @@ public final class LoopBind implements Pass {
 				return OptionalLong.empty();
 			}
 			return folder.fold(((Binary) loop.getCondition()).getRight());
+		}
+
+		/**
+		 * Makes the bound loop and the loops perfectly nested in it one loop over all their iterations, so that
+		 * each gets a thread of its own: {@code for (int i = 0; i < 64; i++) for (int j = 0; j < 128; j++) S}
+		 * becomes {@code for (int i_j = 0; i_j < 8192; ++i_j) { const int i = i_j / 128; const int j = i_j % 128;
+		 * S }}. Only loops with constant bounds join; on HIP the loops around a matrix product stay for the
+		 * matrix cores ({@link SimtMatrixTensorize}). Whether the iterations of the inner loops were independent is the
+		 * oracle's (and its race detector's) to decide, as for the bound loop.
+		 */
+		void collapse(Dialect to, Set<String> taken) {
+			if (to == Dialect.HIP && CanonicalLoop.all(loop).stream().anyMatch(l -> DotProductNest.of(l).isPresent())) {
+				return; // the matrix cores take the product's loops over rows (and batches) as they are
+			}
+			if (EcoreUtil2.eAllOfType(loop, DeclarationStatement.class).stream().anyMatch(Segment::isLargeArray)) {
+				return; // one slice of device memory per iteration would grow with every loop joined
+			}
+			ConstantFolder folder = folder();
+			List<CanonicalLoop> nest = new ArrayList<>();
+			Optional<CanonicalLoop> next = CanonicalLoop.of(loop);
+			while (next.isPresent() && folder.fold(next.get().lower()).isPresent()
+					&& folder.fold(next.get().upper()).isPresent()) {
+				nest.add(next.get());
+				next = next.get().perfectlyNested();
+			}
+			if (nest.size() < 2) {
+				return;
+			}
+			String fused = unique(String.join("_", nest.stream().map(CanonicalLoop::variable).toList()), taken);
+			StringBuilder text = new StringBuilder();
+			long total = 1;
+			for (CanonicalLoop level : nest) {
+				total *= trips(level, folder);
+			}
+			text.append("for (int ").append(fused).append(" = 0; ").append(fused).append(" < ").append(total)
+					.append("; ++").append(fused).append(") {\n");
+			long inner = total;
+			for (CanonicalLoop level : nest) {
+				long trips = trips(level, folder);
+				inner /= trips;
+				long lower = folder.fold(level.lower()).getAsLong();
+				String position = inner == 1 ? fused : fused + " / " + inner;
+				if (level != nest.get(0)) {
+					position = (inner == 1 ? position : "(" + position + ")") + " % " + trips;
+				}
+				text.append("const int ").append(level.variable()).append(" = ").append(lower == 0 ? "" : lower + " + ")
+						.append(position).append(";\n");
+			}
+			KernelPrinter printer = Dialect.VNNI.printer();
+			nest.get(nest.size() - 1).body().forEach(st -> text.append(printer.statement(st, 1)));
+			text.append("}\n");
+			ForStatement collapsed = (ForStatement) Snippets.statements(text.toString(), Dialect.VNNI).get(0);
+			EcoreUtil.replace(loop, collapsed);
+			ForStatement bound = loop;
+			statements = statements.stream().map(st -> st == bound ? collapsed : st).toList();
+			loop = collapsed;
+		}
+
+		private static long trips(CanonicalLoop loop, ConstantFolder folder) {
+			return Math.max(0, folder.fold(loop.upper()).getAsLong() - folder.fold(loop.lower()).getAsLong());
+		}
+
+		/** The constants of the file and of the declarations before the loop. */
+		private ConstantFolder folder() {
+			ConstantFolder folder = ConstantFolder.withConstantsOf(EcoreUtil2.getContainerOfType(loop, TranslationUnit.class),
+					EcoreUtil2.getContainerOfType(loop, FunctionDefinition.class));
+			for (Statement d : declarations) {
+				for (Declarator x : ((DeclarationStatement) d).getDeclaration().getDeclarators()) {
+					if (x.getInitializer() instanceof Expression e) {
+						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
+					}
+				}
+			}
+			return folder;
 		}
 
 		/** Blocks enough to give every iteration its own thread, when the trip count is known (before {@link #body}). */

@@ -97,9 +97,9 @@ public class BangHostWrapperTest {
 		assertEquals(List.of("task-stride/cnrt", "single/cnrt", "task-stride/none", "single/none"), bang);
 		List<String> cuda = LoopBind.options(Dialect.CUDA, buffers).stream().map(bind -> {
 			Map<String, String> knobs = bind.apply(PassTesting.parse(GEMM, Dialect.VNNI), Dialect.VNNI, Dialect.CUDA);
-			return knobs.get("bind") + "/" + knobs.get("wrapper");
+			return knobs.get("bind") + "/" + knobs.get("wrapper") + (knobs.containsKey("collapse") ? "/" + knobs.get("collapse") : "");
 		}).toList();
-		assertEquals(List.of("grid-stride/cuda", "single/cuda"), cuda);
+		assertEquals(List.of("grid-stride/cuda/nested", "grid-stride/cuda/outermost", "single/cuda"), cuda);
 		assertEquals("only a BANG kernel can be the entry itself; CUDA and HIP kernels need the host wrapper",
 				new LoopBind(LoopBind.Binding.STRIDE, 256, LoopBind.Wrapper.NONE, buffers)
 						.refusal(PassTesting.parse(GEMM, Dialect.VNNI), Dialect.VNNI, Dialect.HIP).orElseThrow());

@@ -219,6 +219,42 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void perfectlyNestedLoopsAreBoundAsOneIndexUnlessTheirIterationsRace() {
+		String bias = """
+				extern "C" void bias_kernel(const float* x, const float* b, float* y)
+				{
+				    for (int i = 0; i < 48; i++) {
+				        for (int j = 0; j < 80; j++) {
+				            y[i * 80 + j] = x[i * 80 + j] + b[j];
+				        }
+				    }
+				}
+				""";
+		Translator.Result result = translate("bias.cpp", bias, Dialect.VNNI, Dialect.CUDA);
+		assertTrue(result.record().verified(), result.record().reason());
+		String out = result.output().orElseThrow();
+		assertTrue(out.contains("for (int i_j = blockIdx.x * blockDim.x + threadIdx.x; i_j < 3840; "
+				+ "i_j += gridDim.x * blockDim.x) {\n        const int i = i_j / 80;\n        const int j = i_j % 80;"), out);
+		assertTrue(out.contains("bias<<<15, 256>>>"), out);
+		// every j adds into y[i]: one thread per (i, j) would race, so the rows alone are bound
+		String rowSums = """
+				extern "C" void rowsum_kernel(const float* x, float* y)
+				{
+				    for (int i = 0; i < 48; i++) {
+				        for (int j = 0; j < 80; j++) {
+				            y[i] += x[i * 80 + j];
+				        }
+				    }
+				}
+				""";
+		Translator.Result sums = translate("rowsum.cpp", rowSums, Dialect.VNNI, Dialect.CUDA);
+		assertTrue(sums.record().verified(), sums.record().reason());
+		List<String> binds = sums.record().steps().stream().filter(step -> step.pass().equals("loop-bind"))
+				.map(step -> step.knobs().get("collapse") + " " + step.verdict()).toList();
+		assertEquals(List.of("nested rejected", "outermost accepted"), binds);
+	}
+
+	@Test
 	public void aLoopCarriedDependenceMakesTheOracleDropTheParallelBindingForTheSingleThreadOne() {
 		String cpp = """
 				extern "C" void prefix_kernel(const float* x, float* y)
