@@ -15,6 +15,7 @@ import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
@@ -23,7 +24,7 @@ import org.xpiler.lang.kernel.Unary;
  * Scalar math that one dialect has and another lacks, written with functions every dialect has:
  * {@code rsqrtf(x)} is {@code (1.0f / sqrtf(x))}, {@code fmaf(a, b, c)} is {@code (a) * (b) + (c)} (one
  * more rounding, within the oracle's float tolerance), CUDA's fast {@code __expf} is {@code expf}, CUDA's
- * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}. A call
+ * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}, {@code FLT_MAX} is {@code 3.40282347e+38f}. A call
  * is rewritten only when the target does not know the function and the file does not define it.
  */
 final class PortableMath {
@@ -38,10 +39,14 @@ final class PortableMath {
 			// CUDA's and HIP's overloads for every arithmetic type; the operands are plain values in kernels
 			Map.entry("min", "(($0) < ($1) ? ($0) : ($1))"), Map.entry("max", "(($0) > ($1) ? ($0) : ($1))"));
 
+	/** {@code <float.h>}'s limits, as it defines them, for dialects whose headers do not declare them. */
+	private static final Map<String, String> CONSTANTS = Map.of("FLT_MAX", "3.40282347e+38f", "FLT_MIN",
+			"1.17549435e-38f", "FLT_EPSILON", "1.19209290e-07f");
+
 	private PortableMath() {
 	}
 
-	/** Rewrites, in {@code unit} (parsed as {@code dialect}), the calls {@code target} would not know. */
+	/** Rewrites, in {@code unit} (parsed as {@code dialect}), the calls and constants {@code target} would not know. */
 	static void rewrite(TranslationUnit unit, Dialect dialect, Dialect target) {
 		Set<String> defined = new HashSet<>();
 		unit.eAllContents().forEachRemaining(o -> {
@@ -61,6 +66,14 @@ final class PortableMath {
 				calls.add(c);
 			}
 		});
+		List<Name> constants = new ArrayList<>();
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Name n && CONSTANTS.containsKey(n.getName()) && !target.catalog().knows(n.getName())
+					&& !(o.eContainer() instanceof Call c && c.getCallee() == o)) {
+				constants.add(n);
+			}
+		});
+		constants.forEach(n -> EcoreUtil.replace(n, Snippets.expression(CONSTANTS.get(n.getName()), dialect)));
 		Collections.reverse(calls); // inner calls first, so that printed arguments are already rewritten
 		for (Call c : calls) {
 			String text = EQUIVALENTS.get(Snippets.callee(c));

@@ -12,6 +12,7 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.EntryPoint;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
@@ -535,7 +536,8 @@ final class SimtLoops {
 				case "__shfl" -> buffer + "[" + tid + " - " + lane + " + " + operand + " % " + width + "]";
 				default -> throw PassRefusal.at(call, Snippets.callee(call) + " is not a known shuffle");
 				};
-				Statement statement = Snippets.enclosingStatement(call);
+				// the innermost statement: in an unbraced loop body the exchange belongs inside the loop
+				Statement statement = EcoreUtil2.getContainerOfType(call, Statement.class);
 				CompoundStatement list = Snippets.ensureInBlock(statement);
 				int at = list.getStatements().indexOf(statement);
 				List<Statement> exchange = Snippets.statements(own + " = 0;\n__syncthreads();", from);

@@ -92,6 +92,7 @@ public final class SimtRuntimeMapping implements Pass {
 			}
 			}
 		}
+		PortableMath.rewrite(unit, to, to);
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("warpWidth", Integer.toString(sourceWarp));
 		return knobs;

@@ -132,6 +132,44 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void shufflesInAnUnbracedLoopExchangeOnEveryIterationAndFltMaxBecomesItsValue() {
+		String cuda = """
+				__global__ void row_max(const float* x, float* y)
+				{
+				    float m = -FLT_MAX;
+				    for (int c = threadIdx.x; c < 100; c += 32)
+				        m = fmaxf(m, x[blockIdx.x * 100 + c]);
+				#pragma unroll
+				    for (int off = 16; off > 0; off >>= 1)
+				        m = fmaxf(m, __shfl_down_sync(0xffffffff, m, off));
+				    if (threadIdx.x == 0) y[blockIdx.x] = m;
+				}
+
+				extern "C" void row_max_kernel(const float* x, float* y)
+				{
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 8 * 100 * sizeof(float));
+				    cudaMalloc(&dy, 8 * sizeof(float));
+				    cudaMemcpy(dx, x, 8 * 100 * sizeof(float), cudaMemcpyHostToDevice);
+				    row_max<<<8, 32>>>(dx, dy);
+				    cudaMemcpy(y, dy, 8 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result lifted = translate("row_max.cu", cuda, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(lifted.record().verified(), lifted.record().reason());
+		String recovered = lifted.record().steps().get(0).after();
+		assertTrue(recovered.contains("-3.40282347e+38f"), recovered);
+		// the exchange sits in the loop body, so each halving step reads the values of the previous one
+		assertTrue(recovered.indexOf("shfl_buffer0[threadIdx_x] = m[threadIdx_x];") > recovered.indexOf("for (int off = 16;"),
+				recovered);
+		Translator.Result hip = translate("row_max.cu", cuda, Dialect.CUDA, Dialect.HIP);
+		assertTrue(hip.record().verified(), hip.record().reason());
+		assertEquals("simt-runtime-mapping", hip.record().steps().get(0).pass());
+		assertTrue(hip.output().orElseThrow().contains("float m = -3.40282347e+38f;"), hip.output().orElseThrow());
+	}
+
+	@Test
 	public void dynamicSharedMemoryAtomicsAndMemsetBecomePlainArraysUpdatesAndLoops() {
 		String cuda = """
 				#define N 8192
