@@ -423,10 +423,29 @@ final class SimtLoops {
 					}
 				}
 				if (!arg.equals(name)) {
+					if (Snippets.mentions(args.get(i), name)) {
+						// (const float *)x for the parameter x: the declaration would read itself
+						name = renameParameter(params.get(i));
+					}
 					out.append(printer.parameter(params.get(i))).append(" = ").append(arg).append(";\n");
 					bound.add(name);
 				}
 			}
+		}
+
+		/** Gives {@code p} a name of its own in the kernel body (not where a local hides it); returns the name. */
+		private String renameParameter(Parameter p) {
+			String original = p.getDeclarator().getName();
+			// the file's names where the kernel is still in it (the wrapper's locals are then taken too)
+			TranslationUnit unit = EcoreUtil2.getContainerOfType(kernel, TranslationUnit.class);
+			String fresh = Snippets.freshName(Snippets.takenNames(unit != null ? unit : kernel), original + "_arg", from);
+			kernel.getBody().eAllContents().forEachRemaining(o -> {
+				if (o instanceof Name n && n.getName().equals(original) && !declarations.containsKey(n)) {
+					n.setName(fresh);
+				}
+			});
+			p.getDeclarator().setName(fresh);
+			return fresh;
 		}
 
 		/**

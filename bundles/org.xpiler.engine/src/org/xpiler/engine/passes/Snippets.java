@@ -172,9 +172,9 @@ public final class Snippets {
 		return text.substring(0, text.lastIndexOf('{')).strip();
 	}
 	/** Every name the file declares or uses, functions included. */
-	public static Set<String> takenNames(TranslationUnit unit) {
+	public static Set<String> takenNames(EObject root) {
 		Set<String> taken = new HashSet<>();
-		unit.eAllContents().forEachRemaining(o -> {
+		root.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Name n) {
 				taken.add(n.getName());
 			} else if (o instanceof Declarator d && d.getName() != null) {

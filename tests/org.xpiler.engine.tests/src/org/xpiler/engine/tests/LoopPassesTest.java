@@ -170,6 +170,33 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void aLaunchArgumentThatCastsTheWrappersNameForTheSameParameterIsBoundUnderANewName() {
+		String cuda = """
+				__global__ void scale(const float* x, float* y)
+				{
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    y[i] = x[i] * 2.0f;
+				}
+
+				extern "C" void scale_kernel(const float* x, float* y)
+				{
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 1024 * sizeof(float));
+				    cudaMalloc(&dy, 1024 * sizeof(float));
+				    cudaMemcpy(dx, x, 1024 * sizeof(float), cudaMemcpyHostToDevice);
+				    scale<<<4, 256>>>((const float*)dx, dy);
+				    cudaMemcpy(y, dy, 1024 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result result = translate("scale.cu", cuda, Dialect.CUDA, Dialect.VNNI);
+		assertTrue(result.record().verified(), result.record().reason());
+		String recovered = result.record().steps().get(0).after();
+		assertTrue(recovered.contains("const float *x_arg = (const float *)x;"), recovered);
+		assertTrue(recovered.contains("y[i] = x_arg[i] * 2.0f;"), recovered);
+	}
+
+	@Test
 	public void dynamicSharedMemoryAtomicsAndMemsetBecomePlainArraysUpdatesAndLoops() {
 		String cuda = """
 				#define N 8192
