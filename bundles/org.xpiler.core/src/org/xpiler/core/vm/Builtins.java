@@ -159,6 +159,9 @@ final class Builtins {
 	// ---------------------------------------------------------------- native functions
 
 	Ex call(String name, List<Ex> args, int site) {
+		if (name.startsWith("std::") || name.startsWith("::std::")) {
+			return standardLibrary(name.substring(name.indexOf("std::") + 5), args);
+		}
 		Ex math = math(name, args);
 		if (math != null) {
 			return math;
@@ -196,6 +199,25 @@ final class Builtins {
 				: name.startsWith("__bang_atomic_reduce_") ? Atomics.reduce(name, args, program, site)
 						: WarpCollectives.of(name, args, ec, program, site);
 		};
+	}
+
+	/**
+	 * C++'s {@code std::} math, overloaded on its arguments: {@code std::exp} of a float is {@code expf}, of a
+	 * double {@code exp}; {@code std::max} and {@code std::min} compare in the arguments' common type.
+	 */
+	private Ex standardLibrary(String name, List<Ex> args) {
+		return switch (name) {
+		case "max", "min" -> minMax(name, args);
+		case "abs", "fabs" -> args.size() == 1 ? abs(args) : null;
+		default -> math(name, args, args.isEmpty() ? VmType.F64 : args.stream().map(a -> a.type)
+				.reduce(Arithmetic::common).orElseThrow());
+		};
+	}
+
+	/** The math function {@code name} in single precision when the arguments' common type is float. */
+	private Ex math(String name, List<Ex> args, VmType common) {
+		return math(common.equals(VmType.F32) && (UNARY_MATH.containsKey(name) || BINARY_MATH.containsKey(name)
+				|| name.equals("fma")) ? name + "f" : name, args);
 	}
 
 	private Ex math(String name, List<Ex> args) {

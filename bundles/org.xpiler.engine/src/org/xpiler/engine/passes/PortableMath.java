@@ -24,7 +24,8 @@ import org.xpiler.lang.kernel.Unary;
  * Scalar math that one dialect has and another lacks, written with functions every dialect has:
  * {@code rsqrtf(x)} is {@code (1.0f / sqrtf(x))}, {@code fmaf(a, b, c)} is {@code (a) * (b) + (c)} (one
  * more rounding, within the oracle's float tolerance), CUDA's fast {@code __expf} is {@code expf}, CUDA's
- * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}, {@code FLT_MAX} is {@code 3.40282347e+38f}. A call
+ * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}, C++'s {@code std::exp} is {@code expf},
+ * {@code FLT_MAX} is {@code 3.40282347e+38f}. A call
  * is rewritten only when the target does not know the function and the file does not define it.
  */
 final class PortableMath {
@@ -37,7 +38,9 @@ final class PortableMath {
 			Map.entry("fma", "(($0) * ($1) + ($2))"), Map.entry("__fadd_rn", "(($0) + ($1))"),
 			Map.entry("__fmul_rn", "(($0) * ($1))"), Map.entry("exp10f", "powf(10.0f, $0)"),
 			// CUDA's and HIP's overloads for every arithmetic type; the operands are plain values in kernels
-			Map.entry("min", "(($0) < ($1) ? ($0) : ($1))"), Map.entry("max", "(($0) > ($1) ? ($0) : ($1))"));
+			Map.entry("min", "(($0) < ($1) ? ($0) : ($1))"), Map.entry("max", "(($0) > ($1) ? ($0) : ($1))"),
+			// C++'s templates, as <algorithm> defines them
+			Map.entry("std::min", "(($1) < ($0) ? ($1) : ($0))"), Map.entry("std::max", "(($0) < ($1) ? ($1) : ($0))"));
 
 	/** {@code <float.h>}'s limits, as it defines them, for dialects whose headers do not declare them. */
 	private static final Map<String, String> CONSTANTS = Map.of("FLT_MAX", "3.40282347e+38f", "FLT_MIN",
@@ -59,6 +62,12 @@ final class PortableMath {
 				defined.add(f.getName());
 			}
 		}
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Call c && c.getCallee() instanceof Name callee && !EQUIVALENTS.containsKey(callee.getName())
+					&& callee.getName().startsWith("std::") && !target.catalog().knows(callee.getName())) {
+				callee.setName(cFunction(callee.getName().substring("std::".length()), target));
+			}
+		});
 		List<Call> calls = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call c && EQUIVALENTS.containsKey(Snippets.callee(c)) && !defined.contains(Snippets.callee(c))
@@ -82,6 +91,18 @@ final class PortableMath {
 			}
 			EcoreUtil.replace(c, Snippets.expression(text, dialect));
 		}
+	}
+
+	/**
+	 * The C function for C++'s {@code std::name}, whose overloads follow the argument: the float one
+	 * ({@code expf}) where the target has it, the kernels' usual type, else the double one; {@code abs} stays
+	 * {@code abs} where the target overloads it, else {@code fabsf}.
+	 */
+	private static String cFunction(String name, Dialect target) {
+		if (name.equals("abs")) {
+			return target.catalog().knows("abs") ? "abs" : "fabsf";
+		}
+		return target.catalog().knows(name + "f") ? name + "f" : name;
 	}
 
 	/** Whether the equivalent of {@code c} would evaluate an argument that writes something twice. */

@@ -197,6 +197,27 @@ public class LoopPassesTest {
 	}
 
 	@Test
+	public void cppStandardLibraryMathRunsAndBecomesTheTargetsCFunctions() {
+		String cpp = """
+				extern "C" void clamp_kernel(const float* x, float* y)
+				{
+				    for (int i = 0; i < 256; ++i) {
+				        float v = std::max(x[i], -0.5f);
+				        y[i] = std::min(std::exp(v) + std::sqrt(std::abs(x[i])), 2.0f);
+				    }
+				}
+				""";
+		for (Dialect to : List.of(Dialect.CUDA, Dialect.BANG)) {
+			Translator.Result result = translate("clamp.cpp", cpp, Dialect.VNNI, to);
+			assertTrue(result.record().verified(), result.record().reason());
+			String out = result.output().orElseThrow();
+			assertTrue(out.contains("float v = ((x[i]) < (-0.5f) ? (-0.5f) : (x[i]));"), out);
+			assertTrue(out.contains("expf(v) + sqrtf("), out);
+			assertTrue(out.lines().filter(line -> !line.strip().startsWith("//")).noneMatch(line -> line.contains("std::")), out);
+		}
+	}
+
+	@Test
 	public void dynamicSharedMemoryAtomicsAndMemsetBecomePlainArraysUpdatesAndLoops() {
 		String cuda = """
 				#define N 8192
