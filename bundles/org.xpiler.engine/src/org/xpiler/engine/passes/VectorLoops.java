@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
 
+import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
@@ -14,6 +15,7 @@ import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.IfStatement;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -48,6 +50,11 @@ final class VectorLoops {
 					normalized++;
 				}
 			}
+			// one at a time: a rewritten loop is a new tree, whose inner loops are looked at next
+			while (EcoreUtil2.eAllOfType(f.getBody(), ForStatement.class).stream()
+					.anyMatch(loop -> normalizeStrided(unit, loop, folder))) {
+				normalized++;
+			}
 		}
 		return normalized;
 	}
@@ -69,11 +76,11 @@ final class VectorLoops {
 			Declarator counter = ((DeclarationStatement) statements.get(declaration)).getDeclaration().getDeclarators()
 					.get(0);
 			OptionalLong start = folder.fold((Expression) counter.getInitializer());
-			ForStatement tail = k + 1 < statements.size() && statements.get(k + 1) instanceof ForStatement t
-					&& isTail(t, i, bound.getAsLong(), folder) ? t : null;
+			Statement tail = k + 1 < statements.size() && isTail(statements.get(k + 1), i, bound.getAsLong(), folder)
+					? statements.get(k + 1) : null;
 			int last = tail == null ? k : k + 1;
 			if (start.isEmpty() || CanonicalLoop.assignsAny(vector.getBody(), Set.of(i))
-					|| tail != null && CanonicalLoop.assignsAny(tail.getBody(), Set.of(i))
+					|| tail != null && CanonicalLoop.assignsAny(tailBody(tail), Set.of(i))
 					|| statements.subList(last + 1, statements.size()).stream().anyMatch(s -> Snippets.mentions(s, i))) {
 				continue;
 			}
@@ -90,11 +97,16 @@ final class VectorLoops {
 				text.append("}\n");
 			}
 			long tailStart = start.getAsLong() + vectors * width.getAsLong();
-			if (tail != null && tailStart < bound.getAsLong()) {
+			if (tail instanceof ForStatement loop && tailStart < bound.getAsLong()) {
 				text.append("for (int ").append(i).append(" = ").append(tailStart).append("; ").append(i).append(" < ")
-						.append(printer.expression(((Binary) tail.getCondition()).getRight())).append("; ++").append(i)
+						.append(printer.expression(((Binary) loop.getCondition()).getRight())).append("; ++").append(i)
 						.append(") {\n");
-				CanonicalLoop.statementsOf(tail.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
+				CanonicalLoop.statementsOf(loop.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
+				text.append("}\n");
+			} else if (tail instanceof IfStatement masked && tailStart < bound.getAsLong()) {
+				// the last, partial vector, handled once (with a mask) at what the vectors left
+				text.append("{\nconst int ").append(i).append(" = ").append(tailStart).append(";\n");
+				CanonicalLoop.statementsOf(masked.getThen()).forEach(s -> text.append(printer.statement(s, 1)));
 				text.append("}\n");
 			}
 			List<Statement> replacement = Snippets.statements(text.toString(), Dialect.VNNI);
@@ -108,6 +120,47 @@ final class VectorLoops {
 			return true;
 		}
 		return false;
+	}
+
+	/**
+	 * A loop that declares its own counter and steps it by a constant, {@code for (int n0 = 0; n0 < N; n0 += 16)}
+	 * or {@code for (int i = 0; i + 16 <= N; i += 16)}, with constant bounds and a body that leaves the counter
+	 * alone, becomes a loop over its steps: {@code for (int n0_step = 0; n0_step < 3; ++n0_step) { const int n0
+	 * = n0_step * 16; ... }}.
+	 */
+	private boolean normalizeStrided(TranslationUnit unit, ForStatement loop, ConstantFolder folder) {
+		if (loop.getInitDeclaration() == null || loop.getInitDeclaration().getDeclarators().size() != 1
+				|| !(loop.getInitDeclaration().getDeclarators().get(0).getInitializer() instanceof Expression init)
+				|| !(loop.getCondition() instanceof Binary condition)) {
+			return false;
+		}
+		String i = loop.getInitDeclaration().getDeclarators().get(0).getName();
+		OptionalLong start = folder.fold(init);
+		OptionalLong step = stepOf(loop.getUpdate(), i, folder);
+		if (start.isEmpty() || step.isEmpty() || step.getAsLong() < 2 || CanonicalLoop.assignsAny(loop.getBody(), Set.of(i))) {
+			return false;
+		}
+		long steps;
+		if (condition.getOp().equals("<") && Snippets.isName(condition.getLeft(), i)
+				&& folder.fold(condition.getRight()).isPresent()) {
+			long span = folder.fold(condition.getRight()).getAsLong() - start.getAsLong();
+			steps = span <= 0 ? 0 : (span + step.getAsLong() - 1) / step.getAsLong();
+		} else if (i.equals(counterOf(loop)) && condition.getLeft() instanceof Binary sum
+				&& folder.fold(sum.getRight()).isPresent() && folder.fold(condition.getRight()).isPresent()) {
+			long room = folder.fold(condition.getRight()).getAsLong() - folder.fold(sum.getRight()).getAsLong()
+					- start.getAsLong();
+			steps = room < 0 ? 0 : room / step.getAsLong() + 1;
+		} else {
+			return false;
+		}
+		String v = Snippets.freshName(unit, i + "_step", Dialect.VNNI);
+		StringBuilder text = new StringBuilder("for (int " + v + " = 0; " + v + " < " + steps + "; ++" + v + ") {\n");
+		text.append("const int ").append(i).append(" = ").append(start.getAsLong() == 0 ? "" : start.getAsLong() + " + ")
+				.append(v).append(" * ").append(step.getAsLong()).append(";\n");
+		CanonicalLoop.statementsOf(loop.getBody()).forEach(st -> text.append(printer.statement(st, 1)));
+		text.append("}\n");
+		EcoreUtil.replace(loop, Snippets.statements(text.toString(), Dialect.VNNI).get(0));
+		return true;
 	}
 
 	/** The name in {@code i + W <= N}. */
@@ -137,11 +190,25 @@ final class VectorLoops {
 		return folder.fold(c.getRight());
 	}
 
-	/** {@code for (; i < N; i++)} over what the vector loop left. */
-	private static boolean isTail(ForStatement t, String i, long bound, ConstantFolder folder) {
-		return t.getInitDeclaration() == null && t.getInitExpression() == null && t.getCondition() instanceof Binary c
-				&& c.getOp().equals("<") && Snippets.isName(c.getLeft(), i) && folder.fold(c.getRight()).orElse(-1) == bound
-				&& CanonicalLoop.isUnitIncrement(t.getUpdate(), i);
+	/**
+	 * {@code for (; i < N; i++)} over what the vector loop left, or {@code if (i < N) {...}} for the one partial
+	 * vector left (a masked load and store).
+	 */
+	private static boolean isTail(Statement t, String i, long bound, ConstantFolder folder) {
+		if (t instanceof IfStatement masked) {
+			return masked.getElse() == null && isBelowBound(masked.getCondition(), i, bound, folder);
+		}
+		return t instanceof ForStatement loop && loop.getInitDeclaration() == null && loop.getInitExpression() == null
+				&& isBelowBound(loop.getCondition(), i, bound, folder) && CanonicalLoop.isUnitIncrement(loop.getUpdate(), i);
+	}
+
+	private static boolean isBelowBound(Expression condition, String i, long bound, ConstantFolder folder) {
+		return condition instanceof Binary c && c.getOp().equals("<") && Snippets.isName(c.getLeft(), i)
+				&& folder.fold(c.getRight()).orElse(-1) == bound;
+	}
+
+	private static Statement tailBody(Statement tail) {
+		return tail instanceof IfStatement masked ? masked.getThen() : ((ForStatement) tail).getBody();
 	}
 
 	/**

@@ -169,6 +169,45 @@ public class VnniDetensorizeTest {
 	}
 
 	@Test
+	public void aMaskedTailRunsOnceAtWhatTheVectorsLeftAndSteppedLoopsCountTheirSteps() {
+		String masked = """
+				extern "C" void relu_kernel(const float* input, float* output)
+				{
+				    const int n = 77 * 13;
+				    const __m512 zero = _mm512_setzero_ps();
+				    int i = 0;
+				    for (; i + 16 <= n; i += 16) {
+				        _mm512_storeu_ps(output + i, _mm512_max_ps(_mm512_loadu_ps(input + i), zero));
+				    }
+				    if (i < n) {
+				        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+				        _mm512_mask_storeu_ps(output + i, m, _mm512_max_ps(_mm512_maskz_loadu_ps(m, input + i), zero));
+				    }
+				}
+				""";
+		String output = detensorize("masked.cpp", masked).output();
+		assertTrue(output.contains("for (int i_vector = 0; i_vector < 62; ++i_vector) {"), output);
+		assertTrue(output.contains("{\n        const int i = 992;"), output);
+		assertVerifies(Path.of("masked.cpp"), masked, output, new VirtualDevice());
+		String stepped = """
+				extern "C" void scale_kernel(const float* x, float* y)
+				{
+				    for (int n0 = 8; n0 < 190; n0 += 64) {
+				        for (int j = 0; j + 16 <= 64; j += 16) {
+				            _mm512_storeu_ps(y + n0 + j - 8, _mm512_mul_ps(_mm512_loadu_ps(x + n0 + j - 8), _mm512_set1_ps(2.0f)));
+				        }
+				    }
+				}
+				""";
+		Detensorized result = detensorize("stepped.cpp", stepped);
+		assertEquals("2", result.knobs().get("vector-loops"));
+		assertTrue(result.output().contains("for (int n0_step = 0; n0_step < 3; ++n0_step) {\n        const int n0 = 8 + n0_step * 64;"),
+				result.output());
+		assertTrue(result.output().contains("for (int j_step = 0; j_step < 4; ++j_step) {"), result.output());
+		assertVerifies(Path.of("stepped.cpp"), stepped, result.output(), new VirtualDevice());
+	}
+
+	@Test
 	public void aFloatAddLoopBecomesByteArraysAndHelpers() {
 		Detensorized result = detensorize("add.cpp", ADD);
 		assertEquals(Map.of("expanded", "_mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps", "vector-loops", "1"),
