@@ -20,6 +20,7 @@ import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Cast;
 import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
@@ -328,11 +329,11 @@ public final class BangTensorize implements Pass {
 			String left = vectorizable(b.getLeft(), index, pointers, scalars);
 			return left != null ? left : vectorizable(b.getRight(), index, pointers, scalars);
 		}
+		if (reluArgument(e) != null) {
+			return vectorizable(reluArgument(e), index, pointers, scalars);
+		}
 		if (e instanceof Call call && Snippets.callee(call) != null) {
 			String name = Snippets.callee(call);
-			if (name.equals("fmaxf") && reluArgument(call) != null) {
-				return vectorizable(reluArgument(call), index, pointers, scalars);
-			}
 			if (ACTIVATIONS.containsKey(name) && call.getArgs().size() == 1) {
 				return vectorizable(call.getArgs().get(0), index, pointers, scalars);
 			}
@@ -367,14 +368,21 @@ public final class BangTensorize implements Pass {
 	}
 
 	/** {@code x} of {@code fmaxf(x, 0)} or {@code fmaxf(0, x)}, else null. */
-	private static Expression reluArgument(Call call) {
-		if (call.getArgs().size() != 2) {
-			return null;
+	/** {@code x} of {@code fmaxf(x, 0.0f)}, {@code fmaxf(0.0f, x)} or {@code x > 0.0f ? x : 0.0f} (also {@code >=}), else null. */
+	private static Expression reluArgument(Expression e) {
+		if (e instanceof Call call && "fmaxf".equals(Snippets.callee(call)) && call.getArgs().size() == 2) {
+			if (isZero(call.getArgs().get(1))) {
+				return call.getArgs().get(0);
+			}
+			return isZero(call.getArgs().get(0)) ? call.getArgs().get(1) : null;
 		}
-		if (isZero(call.getArgs().get(1))) {
-			return call.getArgs().get(0);
+		if (e instanceof Conditional c && isZero(c.getElse())
+				&& Snippets.unparenthesized(c.getCondition()) instanceof Binary test
+				&& (test.getOp().equals(">") || test.getOp().equals(">=")) && isZero(test.getRight())
+				&& EcoreUtil.equals(Snippets.unparenthesized(test.getLeft()), Snippets.unparenthesized(c.getThen()))) {
+			return c.getThen();
 		}
-		return isZero(call.getArgs().get(0)) ? call.getArgs().get(1) : null;
+		return null;
 	}
 
 	/** {@code x} of {@code 1 / (1 + expf(-x))}, else null. */
@@ -719,11 +727,11 @@ public final class BangTensorize implements Pass {
 				Operand right = expression(b.getRight(), null);
 				return binary(b.getOp(), left, right, hint);
 			}
+			if (reluArgument(e) != null) {
+				return unary("__bang_active_relu", expression(reluArgument(e), hint), hint);
+			}
 			Call call = (Call) e;
 			String name = Snippets.callee(call);
-			if (name.equals("fmaxf")) {
-				return unary("__bang_active_relu", expression(reluArgument(call), hint), hint);
-			}
 			return unary(ACTIVATIONS.get(name), expression(call.getArgs().get(0), hint), hint);
 		}
 

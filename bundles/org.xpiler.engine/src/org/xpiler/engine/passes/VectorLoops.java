@@ -70,14 +70,15 @@ final class VectorLoops {
 			OptionalLong width = stepOf(vector.getUpdate(), i, folder);
 			OptionalLong bound = vectorBound(vector.getCondition(), i, width, folder);
 			int declaration = declarationOf(statements, k, i);
-			if (i == null || width.isEmpty() || width.getAsLong() < 2 || bound.isEmpty() || declaration < 0) {
+			if (i == null || width.isEmpty() || width.getAsLong() < 1 || bound.isEmpty() || declaration < 0) {
 				continue;
 			}
 			Declarator counter = ((DeclarationStatement) statements.get(declaration)).getDeclaration().getDeclarators()
 					.get(0);
 			OptionalLong start = folder.fold((Expression) counter.getInitializer());
-			Statement tail = k + 1 < statements.size() && isTail(statements.get(k + 1), i, bound.getAsLong(), folder)
-					? statements.get(k + 1) : null;
+			OptionalLong tailBound = k + 1 < statements.size() ? tailBound(statements.get(k + 1), i, folder)
+					: OptionalLong.empty();
+			Statement tail = tailBound.isPresent() ? statements.get(k + 1) : null;
 			int last = tail == null ? k : k + 1;
 			if (start.isEmpty() || CanonicalLoop.assignsAny(vector.getBody(), Set.of(i))
 					|| tail != null && CanonicalLoop.assignsAny(tailBody(tail), Set.of(i))
@@ -87,7 +88,13 @@ final class VectorLoops {
 			long vectors = Math.max(0, (bound.getAsLong() - start.getAsLong()) / width.getAsLong());
 			// a loop that runs no iteration for these constant bounds is left out: it would be an empty kernel
 			StringBuilder text = new StringBuilder();
-			if (vectors > 0) {
+			if (vectors > 0 && width.getAsLong() == 1) {
+				// a loop over the lanes of the vectors (see LaneLoops): a plain loop
+				text.append("for (int ").append(i).append(" = ").append(start.getAsLong()).append("; ").append(i)
+						.append(" < ").append(bound.getAsLong()).append("; ++").append(i).append(") {\n");
+				CanonicalLoop.statementsOf(vector.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
+				text.append("}\n");
+			} else if (vectors > 0) {
 				String v = Snippets.freshName(unit, i + "_vector", Dialect.VNNI);
 				text.append("for (int " + v + " = 0; " + v + " < " + vectors + "; ++" + v + ") {\n");
 				text.append("const int ").append(i).append(" = ")
@@ -97,13 +104,13 @@ final class VectorLoops {
 				text.append("}\n");
 			}
 			long tailStart = start.getAsLong() + vectors * width.getAsLong();
-			if (tail instanceof ForStatement loop && tailStart < bound.getAsLong()) {
+			if (tail instanceof ForStatement loop && tailStart < tailBound.getAsLong()) {
 				text.append("for (int ").append(i).append(" = ").append(tailStart).append("; ").append(i).append(" < ")
 						.append(printer.expression(((Binary) loop.getCondition()).getRight())).append("; ++").append(i)
 						.append(") {\n");
 				CanonicalLoop.statementsOf(loop.getBody()).forEach(s -> text.append(printer.statement(s, 1)));
 				text.append("}\n");
-			} else if (tail instanceof IfStatement masked && tailStart < bound.getAsLong()) {
+			} else if (tail instanceof IfStatement masked && tailStart < tailBound.getAsLong()) {
 				// the last, partial vector, handled once (with a mask) at what the vectors left
 				text.append("{\nconst int ").append(i).append(" = ").append(tailStart).append(";\n");
 				CanonicalLoop.statementsOf(masked.getThen()).forEach(s -> text.append(printer.statement(s, 1)));
@@ -191,20 +198,22 @@ final class VectorLoops {
 	}
 
 	/**
-	 * {@code for (; i < N; i++)} over what the vector loop left, or {@code if (i < N) {...}} for the one partial
-	 * vector left (a masked load and store).
+	 * The constant bound {@code N} of a tail: {@code for (; i < N; i++)} over what the vector loop left, or
+	 * {@code if (i < N) {...}} for the one partial vector left (a masked load and store); empty for anything else.
 	 */
-	private static boolean isTail(Statement t, String i, long bound, ConstantFolder folder) {
-		if (t instanceof IfStatement masked) {
-			return masked.getElse() == null && isBelowBound(masked.getCondition(), i, bound, folder);
+	private static OptionalLong tailBound(Statement t, String i, ConstantFolder folder) {
+		if (t instanceof IfStatement masked && masked.getElse() == null) {
+			return bound(masked.getCondition(), i, folder);
 		}
 		return t instanceof ForStatement loop && loop.getInitDeclaration() == null && loop.getInitExpression() == null
-				&& isBelowBound(loop.getCondition(), i, bound, folder) && CanonicalLoop.isUnitIncrement(loop.getUpdate(), i);
+				&& CanonicalLoop.isUnitIncrement(loop.getUpdate(), i) ? bound(loop.getCondition(), i, folder)
+						: OptionalLong.empty();
 	}
 
-	private static boolean isBelowBound(Expression condition, String i, long bound, ConstantFolder folder) {
+	/** N of {@code i < N}, when it folds. */
+	private static OptionalLong bound(Expression condition, String i, ConstantFolder folder) {
 		return condition instanceof Binary c && c.getOp().equals("<") && Snippets.isName(c.getLeft(), i)
-				&& folder.fold(c.getRight()).orElse(-1) == bound;
+				? folder.fold(c.getRight()) : OptionalLong.empty();
 	}
 
 	private static Statement tailBody(Statement tail) {

@@ -139,6 +139,7 @@ public final class VnniDetensorize implements Pass {
 		copier.copyReferences();
 		Map<EObject, EObject> originals = new IdentityHashMap<>();
 		copier.forEach((original, copied) -> originals.put(copied, original));
+		new LaneLoops().scalarize(copy);
 		Expansion expansion = new Expansion(copy, originals::get);
 		expansion.run();
 		return expansion.problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", expansion.problems));
@@ -149,12 +150,16 @@ public final class VnniDetensorize implements Pass {
 		if (from != Dialect.VNNI) {
 			throw new IllegalArgumentException("detensorize reads " + Dialect.VNNI.displayName() + " only");
 		}
+		int laneLoops = new LaneLoops().scalarize(unit);
 		Expansion expansion = new Expansion(unit, node -> node);
 		expansion.run();
 		if (!expansion.problems.isEmpty()) {
 			throw new IllegalStateException("detensorize cannot apply: " + String.join("; ", expansion.problems));
 		}
 		Map<String, String> knobs = new LinkedHashMap<>();
+		if (laneLoops > 0) {
+			knobs.put("lane-loops", Integer.toString(laneLoops));
+		}
 		if (!expansion.intrinsics.isEmpty()) {
 			knobs.put("expanded", String.join(", ", expansion.intrinsics.keySet()));
 		}

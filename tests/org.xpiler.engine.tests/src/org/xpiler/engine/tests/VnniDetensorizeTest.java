@@ -134,7 +134,7 @@ public class VnniDetensorizeTest {
 	}
 
 	@Test
-	public void vectorLoopsBecomeCanonicalLoopsOverVectorsAndTheirTail() {
+	public void laneWiseVectorLoopsBecomeTheScalarLoopsTheyVectorizeFollowedByTheirTail() {
 		String relu = """
 				extern "C" void relu_kernel(const float* x, float* y)
 				{
@@ -150,22 +150,37 @@ public class VnniDetensorizeTest {
 				}
 				""";
 		Detensorized result = detensorize("relu.cpp", relu);
-		assertEquals("1", result.knobs().get("vector-loops"));
+		assertEquals(Map.of("lane-loops", "1", "vector-loops", "1"), result.knobs());
 		String output = result.output();
-		assertTrue(output.contains("for (int i_vector = 0; i_vector < 62; ++i_vector) {\n        const int i = i_vector * 16;"),
+		// one iteration per lane, each intrinsic its lane's expression; zero, read nowhere else, is gone
+		assertTrue(output.contains("for (int i = 0; i < 992; ++i) {\n        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }"),
 				output);
 		assertTrue(output.contains("for (int i = 992; i < total; ++i) {"), output);
 		assertFalse(output.contains("\n    int i = 0;"), output); // the counter went with the loops
+		assertFalse(output.contains("zero"), output);
 		assertVerifies(Path.of("relu.cpp"), relu, output, new VirtualDevice());
+		assertVerifies(Path.of("relu.cpp"), relu, output, nativeDevice());
 		// a counter read after the loops keeps them as they are
 		String counted = relu.replace("        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }\n",
 				"        y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n    }\n    y[0] = (float)i;\n");
 		assertFalse(detensorize("counted.cpp", counted).knobs().containsKey("vector-loops"));
 		// a whole number of vectors leaves no tail loop, which loop bind would launch as an empty kernel
 		String whole = detensorize("whole.cpp", relu.replace("total = 1000", "total = 1024")).output();
-		assertTrue(whole.contains("i_vector < 64;"), whole);
+		assertTrue(whole.contains("for (int i = 0; i < 1024; ++i) {"), whole);
 		assertFalse(whole.contains("for (int i = 1024;"), whole);
 		assertVerifies(Path.of("whole.cpp"), relu.replace("total = 1000", "total = 1024"), whole, new VirtualDevice());
+		// lanes that read a neighbour the same loop stores would see its new value one lane at a time: vectors stay
+		String smooth = """
+				extern "C" void smooth_kernel(float* x)
+				{
+				    for (int i = 1; i + 16 <= 65; i += 16) {
+				        _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(x + (i - 1))));
+				    }
+				}
+				""";
+		Detensorized neighbours = detensorize("smooth.cpp", smooth);
+		assertFalse(neighbours.knobs().containsKey("lane-loops"), neighbours.output());
+		assertVerifies(Path.of("smooth.cpp"), smooth, neighbours.output(), new VirtualDevice());
 	}
 
 	@Test
@@ -186,7 +201,7 @@ public class VnniDetensorizeTest {
 				}
 				""";
 		String output = detensorize("masked.cpp", masked).output();
-		assertTrue(output.contains("for (int i_vector = 0; i_vector < 62; ++i_vector) {"), output);
+		assertTrue(output.contains("for (int i = 0; i < 992; ++i) {"), output);
 		assertTrue(output.contains("{\n        const int i = 992;"), output);
 		assertVerifies(Path.of("masked.cpp"), masked, output, new VirtualDevice());
 		String stepped = """
@@ -208,19 +223,25 @@ public class VnniDetensorizeTest {
 	}
 
 	@Test
-	public void aFloatAddLoopBecomesByteArraysAndHelpers() {
-		Detensorized result = detensorize("add.cpp", ADD);
-		assertEquals(Map.of("expanded", "_mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps", "vector-loops", "1"),
-				result.knobs());
+	public void aVectorCarriedAcrossIterationsBecomesByteArraysAndHelpers() {
+		// a declared before the loop and assigned in it: the loop is not lane by lane, its vectors stay vectors
+		String carried = ADD.replace("    int i = 0;\n", "    __m512 a = _mm512_setzero_ps();\n    int i = 0;\n")
+				.replace("__m512 a = _mm512_loadu_ps(A + i);", "a = _mm512_loadu_ps(A + i);");
+		Detensorized result = detensorize("add.cpp", carried);
+		assertEquals(Map.of("expanded", "_mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps",
+				"vector-loops", "1"), result.knobs());
 		String output = result.output();
-		assertTrue(output.contains("alignas(64) unsigned char a[64];\n        mm512_loadu_ps(a, A + i);"), output);
+		assertTrue(output.contains("for (int i_vector = 0; i_vector < 62; ++i_vector) {\n        const int i = i_vector * 16;"),
+				output);
+		assertTrue(output.contains("alignas(64) unsigned char a[64];\n    mm512_setzero_ps(a);"), output);
+		assertTrue(output.contains("mm512_loadu_ps(a, A + i);"), output);
 		assertTrue(output.contains("static inline void mm512_add_ps(unsigned char *dst, const unsigned char *a, "
 				+ "const unsigned char *b)"), output);
 		assertTrue(output.contains("result[i] = ((const float *)a)[i] + ((const float *)b)[i];"), output);
 		assertTrue(output.contains("mm512_add_ps(t1, a, t0);\n        mm512_storeu_ps(C + i, t1);"), output);
 		assertTrue(output.contains("// C = A + B"), output);
-		assertVerifies(Path.of("add.cpp"), ADD, output, new VirtualDevice());
-		assertVerifies(Path.of("add.cpp"), ADD, output, nativeDevice());
+		assertVerifies(Path.of("add.cpp"), carried, output, new VirtualDevice());
+		assertVerifies(Path.of("add.cpp"), carried, output, nativeDevice());
 	}
 
 	@Test
