@@ -30,6 +30,16 @@ final class Builtins {
 			(x, y) -> Double.isNaN(x) ? y : Double.isNaN(y) ? x : Math.max(x, y), "fmin",
 			(x, y) -> Double.isNaN(x) ? y : Double.isNaN(y) ? x : Math.min(x, y), "fmod", (x, y) -> x % y, "atan2",
 			Math::atan2);
+	/**
+	 * CUDA's (and HIP's) single-precision intrinsics that are not C functions with an {@code f} suffix: the
+	 * IEEE operations rounded to nearest (computed in double, one rounding to float is exact for these), and
+	 * the documented results of the fast ones.
+	 */
+	private static final Map<String, DoubleUnaryOperator> FLOAT_UNARY_INTRINSICS = Map.of("__saturatef",
+			x -> Double.isNaN(x) || x <= 0 ? 0.0 : Math.min(x, 1.0), "__frcp_rn", x -> 1 / x, "__fsqrt_rn", Math::sqrt);
+	private static final Map<String, DoubleBinaryOperator> FLOAT_BINARY_INTRINSICS = Map.of("__fdividef",
+			Builtins::fastDivide, "__fadd_rn", (x, y) -> x + y, "__fsub_rn", (x, y) -> x - y, "__fmul_rn",
+			(x, y) -> x * y, "__fdiv_rn", (x, y) -> x / y);
 
 	private final FunctionCompiler fc;
 	private final ExpressionCompiler ec;
@@ -221,32 +231,27 @@ final class Builtins {
 	}
 
 	private Ex math(String name, List<Ex> args) {
+		if (name.equals("__fmaf_rn") && args.size() == 3) {
+			return math("fmaf", args); // fmaf is fused and rounded to nearest
+		}
+		if (FLOAT_UNARY_INTRINSICS.containsKey(name) && args.size() == 1) {
+			return applied(VmType.F32, FLOAT_UNARY_INTRINSICS.get(name), args.get(0));
+		}
+		if (FLOAT_BINARY_INTRINSICS.containsKey(name) && args.size() == 2) {
+			return applied(VmType.F32, FLOAT_BINARY_INTRINSICS.get(name), args.get(0), args.get(1));
+		}
 		String base = name.startsWith("__") ? name.substring(2) : name;
 		boolean single = base.endsWith("f") && (UNARY_MATH.containsKey(base.substring(0, base.length() - 1))
 				|| BINARY_MATH.containsKey(base.substring(0, base.length() - 1)) || base.equals("fmaf"));
 		String function = single ? base.substring(0, base.length() - 1) : base;
 		VmType type = single ? VmType.F32 : VmType.F64;
-		ElementType t = ((Scalar) type).element();
 		DoubleUnaryOperator unary = UNARY_MATH.get(function);
 		if (unary != null && args.size() == 1 && (single || name.equals(base))) {
-			Ex x = ec.convert(args.get(0), type);
-			return new Ex(type) {
-				@Override
-				double d(Frame f) {
-					return Arithmetic.round(t, unary.applyAsDouble(x.d(f)));
-				}
-			};
+			return applied(type, unary, args.get(0));
 		}
 		DoubleBinaryOperator binary = BINARY_MATH.get(function);
 		if (binary != null && args.size() == 2 && (single || name.equals(base))) {
-			Ex x = ec.convert(args.get(0), type);
-			Ex y = ec.convert(args.get(1), type);
-			return new Ex(type) {
-				@Override
-				double d(Frame f) {
-					return Arithmetic.round(t, binary.applyAsDouble(x.d(f), y.d(f)));
-				}
-			};
+			return applied(type, binary, args.get(0), args.get(1));
 		}
 		if (function.equals("fma") && args.size() == 3) {
 			Ex x = ec.convert(args.get(0), type);
@@ -260,6 +265,41 @@ final class Builtins {
 			};
 		}
 		return null;
+	}
+
+	/** {@code function(argument)} with the argument converted to {@code type} and the result rounded to it. */
+	private Ex applied(VmType type, DoubleUnaryOperator function, Ex argument) {
+		ElementType t = ((Scalar) type).element();
+		Ex x = ec.convert(argument, type);
+		return new Ex(type) {
+			@Override
+			double d(Frame f) {
+				return Arithmetic.round(t, function.applyAsDouble(x.d(f)));
+			}
+		};
+	}
+
+	/** {@code function(left, right)} with the arguments converted to {@code type} and the result rounded to it. */
+	private Ex applied(VmType type, DoubleBinaryOperator function, Ex left, Ex right) {
+		ElementType t = ((Scalar) type).element();
+		Ex x = ec.convert(left, type);
+		Ex y = ec.convert(right, type);
+		return new Ex(type) {
+			@Override
+			double d(Frame f) {
+				return Arithmetic.round(t, function.applyAsDouble(x.d(f), y.d(f)));
+			}
+		};
+	}
+
+	/**
+	 * {@code __fdividef(x, y)}: x / y, except that for 2^126 < |y| < 2^128 it is x times 0 (0, or NaN for an
+	 * infinite or NaN x), as the CUDA math API documents: the hardware multiplies by an approximate reciprocal
+	 * that flushes to zero there. Elsewhere the hardware is within 2 ulp; the model rounds correctly.
+	 */
+	private static double fastDivide(double x, double y) {
+		double magnitude = Math.abs(y);
+		return magnitude > 0x1p126 && magnitude < 0x1p128 ? x * Math.copySign(0.0, y) : x / y;
 	}
 
 	private Ex minMax(String name, List<Ex> args) {

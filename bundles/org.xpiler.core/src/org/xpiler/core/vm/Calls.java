@@ -96,7 +96,7 @@ final class Calls {
 						explicit.put(params.get(i).getName(), program.types.typeName(a.getType(), fc.bindings));
 					} else {
 						explicit.put(params.get(i).getName(),
-								new VmType.TemplateValue(program.constantValue(a.getValue(), fc.bindings)));
+								new VmType.TemplateValue(program.constantValue(a.getValue(), fc)));
 					}
 				}
 				return call(call.getFunction(), args, explicit, call, site);
@@ -270,6 +270,9 @@ final class Calls {
 	private Ex expandMacro(Program.Macro macro, List<Expression> args, Expression at) {
 		if (args.size() != macro.parameters().size()) {
 			throw ec.error(at, "the macro " + macro.name() + " takes " + macro.parameters().size() + " arguments");
+		}
+		if (macro.body() == null) {
+			throw ec.error(at, "the macro " + macro.name() + " is a statement, not a value");
 		}
 		Map<String, Expression> bound = new HashMap<>();
 		for (int i = 0; i < args.size(); i++) {

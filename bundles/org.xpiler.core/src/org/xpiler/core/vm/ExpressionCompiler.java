@@ -159,7 +159,7 @@ final class ExpressionCompiler {
 			return builtin;
 		}
 		Program.Macro macro = program.macros.get(id);
-		if (macro != null && macro.parameters() == null) {
+		if (macro != null && macro.parameters() == null && macro.body() != null) {
 			return compile(macro.body());
 		}
 		Optional<CatalogConstant> constant = program.catalog.constant(id);

@@ -82,7 +82,7 @@ final class FunctionCompiler {
 		target.returnType = returnType;
 		List<CompiledFunction.Slot> parameters = new ArrayList<>();
 		for (Parameter p : definition.getParams()) {
-			VmType type = program.types.declared(p.getType(), p.getDeclarator(), bindings);
+			VmType type = program.types.declared(p.getType(), p.getDeclarator(), this);
 			if (type instanceof VmType.Array array) {
 				type = new VmType.Pointer(array.element()); // a parameter declared as an array is a pointer
 			}
@@ -164,7 +164,10 @@ final class FunctionCompiler {
 		Integer global = program.globalIndex.get(name);
 		if (global != null) {
 			Program.StaticVariable s = program.statics.get(global);
-			return new Var(name, s.type(), Storage.STATIC, global);
+			// a file-scope constant folds like a local one (so it can size an array), unless its address is taken
+			Long constant = addressTaken.contains(name) ? null : program.fileConstant(global);
+			return constant != null ? new Var(name, s.type(), Storage.CONSTANT, -1, constant)
+					: new Var(name, s.type(), Storage.STATIC, global);
 		}
 		return null;
 	}
@@ -201,7 +204,8 @@ final class FunctionCompiler {
 
 	/** A local {@code __shared__}/{@code __nram__} declaration: a static of the block or task. */
 	Var declareStatic(Declaration declaration, Declarator declarator) {
-		int index = program.addStatic(declaration, declarator, false);
+		VmType type = program.types.declared(declaration.getType(), declarator, this);
+		int index = program.addStatic(declaration, declarator, type, false);
 		Program.StaticVariable s = program.statics.get(index);
 		Var var = new Var(declarator.getName(), s.type(), Storage.STATIC, index);
 		scopes.peek().put(declarator.getName(), var);

@@ -2,10 +2,10 @@ package org.xpiler.core.vm;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -17,13 +17,16 @@ import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.EmptyStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypedefDeclaration;
 import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
  * A kernel file prepared for the virtual device: its functions (compiled on first call, per template
@@ -44,13 +47,38 @@ public final class Program {
 	final Map<String, List<FunctionDefinition>> functions = new LinkedHashMap<>();
 	final Map<String, Macro> macros = new HashMap<>();
 	final List<StaticVariable> statics = new ArrayList<>();
-	final Map<Declarator, Integer> staticIndex = new IdentityHashMap<>();
+	/** Per declarator and type: a declaration in a template has one static per instantiated type. */
+	final Map<List<Object>, Integer> staticIndex = new HashMap<>();
 	final Map<String, Integer> globalIndex = new HashMap<>();
+	/** The values of file-scope integer constants, by static index, computed on first use (empty: not one). */
+	private final Map<Integer, Optional<Long>> fileConstants = new HashMap<>();
 	final Map<Object, CompiledFunction> compiled = new HashMap<>();
 	final CatalogCalls catalogCalls;
 
-	/** A {@code #define}: object-like when {@code parameters} is null. */
-	record Macro(String name, List<String> parameters, Expression body) {
+	/**
+	 * A {@code #define}: object-like when {@code parameters} is null; its body is an expression, or else a
+	 * statement ({@code do { ... } while (0)}) that a call statement of the macro expands to.
+	 */
+	record Macro(String name, List<String> parameters, Expression body, Statement statement) {
+	}
+
+	/**
+	 * The parts of a {@code #define} line: its name, its parameters (null when object-like) and its body text
+	 * without comments (not empty).
+	 */
+	public record Definition(String name, List<String> parameters, String body) {
+		/** The definition {@code directive} (the text of a {@code #} line) makes, if it is a {@code #define} with a body. */
+		public static Optional<Definition> of(String directive) {
+			String line = directive.replace("\\\r\n", " ").replace("\\\n", " ");
+			Matcher m = DEFINE.matcher(line.strip());
+			if (!m.matches()) {
+				return Optional.empty();
+			}
+			String body = m.group(4).replaceAll("//.*$", "").replaceAll("/\\*.*?\\*/", "").strip();
+			List<String> parameters = m.group(2) == null ? null
+					: List.of(m.group(3).split(",")).stream().map(String::strip).filter(p -> !p.isEmpty()).toList();
+			return body.isEmpty() ? Optional.empty() : Optional.of(new Definition(m.group(1), parameters, body));
+		}
 	}
 
 	/** Where a static variable lives and how many instances it has. */
@@ -84,40 +112,54 @@ public final class Program {
 				defineMacro(directive);
 			} else if (item instanceof Declaration declaration) {
 				for (Declarator declarator : declaration.getDeclarators()) {
-					addStatic(declaration, declarator, true);
+					addStatic(declaration, declarator, types.declared(declaration.getType(), declarator, Map.of()), true);
 				}
 			}
 		}
 	}
 
 	private void defineMacro(Directive directive) {
-		String line = directive.getText().replace("\\\n", " ").replace("\\\r\n", " ");
-		Matcher m = DEFINE.matcher(line.strip());
-		if (!m.matches() || m.group(4).isEmpty()) {
+		Definition definition = Definition.of(directive.getText()).orElse(null);
+		if (definition == null) {
 			return;
 		}
-		String body = m.group(4).replaceAll("//.*$", "").replaceAll("/\\*.*?\\*/", "").strip();
 		try {
-			Expression expression = new KernelParser().parseExpression(body, dialect);
-			if (expression == null) {
-				return;
+			Expression expression = new KernelParser().parseExpression(definition.body(), dialect);
+			if (expression != null) {
+				macros.put(definition.name(), new Macro(definition.name(), definition.parameters(), expression, null));
 			}
-			List<String> parameters = m.group(2) == null ? null
-					: List.of(m.group(3).split(",")).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
-			macros.put(m.group(1), new Macro(m.group(1), parameters, expression));
 		} catch (RuntimeException notAnExpression) {
-			// a macro that is not an expression (a statement, a pragma helper) is not callable as a value
+			// a statement (an error check) is expanded where a call statement of it stands; others are not callable
+			statementMacro(definition).ifPresent(macro -> macros.put(definition.name(), macro));
 		}
 	}
 
-	/** Registers a file-scope or on-chip declaration; returns its index in each lane's statics. */
-	int addStatic(Declaration declaration, Declarator declarator, boolean global) {
-		Integer known = staticIndex.get(declarator);
+	/** A function-like macro whose body is one statement ({@code do { ... } while (0)}, {@code { ... }}). */
+	private Optional<Macro> statementMacro(Definition definition) {
+		if (definition.parameters() == null || definition.body().contains("#")) {
+			return Optional.empty(); // # and ## work on tokens, which the model does not keep
+		}
+		ParsedKernel parsed = new KernelParser().parse(file, "void __xpiler_macro() {\n" + definition.body() + ";\n}\n",
+				dialect);
+		if (parsed.resource() == null || !parsed.resource().getErrors().isEmpty()
+				|| !(parsed.unit().getItems().get(0) instanceof FunctionDefinition f)) {
+			return Optional.empty();
+		}
+		List<Statement> statements = f.getBody().getStatements().stream()
+				.filter(s -> !(s instanceof EmptyStatement)).toList();
+		return statements.size() == 1
+				? Optional.of(new Macro(definition.name(), definition.parameters(), null, statements.get(0)))
+				: Optional.empty();
+	}
+
+	/** Registers a file-scope or on-chip declaration of the given type; returns its index in each lane's statics. */
+	int addStatic(Declaration declaration, Declarator declarator, VmType type, boolean global) {
+		List<Object> key = List.of(declarator, type);
+		Integer known = staticIndex.get(key);
 		if (known != null) {
 			return known;
 		}
 		Space space = types.spaceOf(declaration.getSpecifiers(), global);
-		VmType type = types.declared(declaration.getType(), declarator, Map.of());
 		Scope scope = switch (space) {
 		case SHARED, NRAM, WRAM, LDRAM, LOCAL -> Scope.BLOCK_OR_TASK;
 		case SRAM -> Scope.CLUSTER;
@@ -125,7 +167,7 @@ public final class Program {
 		};
 		int index = statics.size();
 		statics.add(new StaticVariable(declarator.getName(), type, space, scope, declarator, site(declarator)));
-		staticIndex.put(declarator, index);
+		staticIndex.put(key, index);
 		if (global) {
 			globalIndex.put(declarator.getName(), index);
 		}
@@ -142,15 +184,40 @@ public final class Program {
 		return result;
 	}
 
-	/** The value of an integer constant expression (array sizes, template arguments). */
+	/** The value of an integer constant expression at file scope (array sizes, template arguments). */
 	long constantValue(Expression expression, Map<String, VmType> bindings) {
-		Ex compiled = new FunctionCompiler(this, bindings).constantExpression(expression);
-		Long value = compiled.constant();
+		return constantValue(expression, new FunctionCompiler(this, bindings));
+	}
+
+	/**
+	 * The value of an integer constant expression in the scope {@code scope} is compiling: besides literals,
+	 * macros and template values it may name the file's and the scope's {@code const}/{@code constexpr}
+	 * integers with constant initializers.
+	 */
+	long constantValue(Expression expression, FunctionCompiler scope) {
+		Long value = scope.constantExpression(expression).constant();
 		if (value == null) {
-			throw new UnsupportedOperationException("'" + NodeModelUtils.getTokenText(NodeModelUtils.findActualNodeFor(expression))
+			throw new CompileError(site(site(expression)), "'" + ExpressionCompiler.text(expression)
 					+ "' is not an integer constant");
 		}
 		return value;
+	}
+
+	/**
+	 * The value of the file-scope variable at {@code index} when it is a {@code const}/{@code constexpr}
+	 * integer with a constant initializer (which may name earlier such constants), else null.
+	 */
+	Long fileConstant(int index) {
+		Optional<Long> known = fileConstants.get(index);
+		if (known == null) {
+			fileConstants.put(index, Optional.empty()); // an initializer naming its own variable is not constant
+			StaticVariable s = statics.get(index);
+			Declaration declaration = (Declaration) s.declarator().eContainer();
+			known = Optional.ofNullable(new FunctionCompiler(this, Map.of()).statements.constantInitializer(declaration,
+					s.declarator(), s.type()));
+			fileConstants.put(index, known);
+		}
+		return known.orElse(null);
 	}
 
 	/** Initializes the program-wide statics that have initializers, in declaration order. */

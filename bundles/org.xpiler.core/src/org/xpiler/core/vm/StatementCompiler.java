@@ -10,6 +10,7 @@ import org.xpiler.core.vm.FunctionCompiler.Var;
 import org.xpiler.lang.kernel.AlignAs;
 import org.xpiler.lang.kernel.AttributeItem;
 import org.xpiler.lang.kernel.BreakStatement;
+import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CaseLabel;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.ContinueStatement;
@@ -27,6 +28,7 @@ import org.xpiler.lang.kernel.GnuAttribute;
 import org.xpiler.lang.kernel.IfStatement;
 import org.xpiler.lang.kernel.Initializer;
 import org.xpiler.lang.kernel.InitializerList;
+import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.SwitchStatement;
@@ -81,6 +83,8 @@ final class StatementCompiler {
 		return switch (statement) {
 		case CompoundStatement block -> block(block.getStatements(), true);
 		case DeclarationStatement declaration -> declaration(declaration.getDeclaration());
+		case ExpressionStatement e when statementMacro(e) != null -> macroStatement(statementMacro(e),
+				(Call) e.getExpression());
 		case ExpressionStatement e -> expression(e.getExpression());
 		case IfStatement s -> ifStatement(s);
 		case ForStatement s -> forStatement(s);
@@ -96,6 +100,34 @@ final class StatementCompiler {
 		case DefaultLabel d -> NOTHING;
 		default -> throw new CompileError(program.site(program.site(statement)), "this statement is not supported");
 		};
+	}
+
+	/** The statement macro that {@code statement} invokes ({@code CHECK(cudaMalloc(&d_x, bytes));}), or null. */
+	private Program.Macro statementMacro(ExpressionStatement statement) {
+		if (statement.getExpression() instanceof Call call && call.getCallee() instanceof Name name
+				&& fc.lookup(name.getName()) == null) {
+			Program.Macro macro = program.macros.get(name.getName());
+			return macro != null && macro.statement() != null ? macro : null;
+		}
+		return null;
+	}
+
+	/** The macro's statement in a scope of its own, its parameters standing for the call's argument expressions. */
+	private Stmt macroStatement(Program.Macro macro, Call call) {
+		if (call.getArgs().size() != macro.parameters().size()) {
+			throw expressions().error(call, "the macro " + macro.name() + " takes " + macro.parameters().size()
+					+ " arguments");
+		}
+		Map<String, Expression> bound = new HashMap<>();
+		for (int i = 0; i < call.getArgs().size(); i++) {
+			bound.put(macro.parameters().get(i), call.getArgs().get(i));
+		}
+		fc.macroArguments.push(bound);
+		try {
+			return scoped(macro.statement());
+		} finally {
+			fc.macroArguments.pop();
+		}
 	}
 
 	private Stmt expression(Expression expression) {
@@ -254,7 +286,7 @@ final class StatementCompiler {
 				fc.declareStatic(declaration, declarator);
 				continue;
 			}
-			VmType type = program.types.declared(declaration.getType(), declarator, fc.bindings);
+			VmType type = program.types.declared(declaration.getType(), declarator, fc);
 			if (type instanceof VmType.Reference) {
 				throw new CompileError(program.site(program.site(declarator)), "the reference variable '"
 						+ declarator.getName() + "' is not supported by the virtual device (reference parameters are): "
@@ -284,8 +316,8 @@ final class StatementCompiler {
 		};
 	}
 
-	/** The value of {@code const int K = 256;}, or null when the local is not such a constant. */
-	private Long constantInitializer(Declaration declaration, Declarator declarator, VmType type) {
+	/** The value of {@code const int K = 256;}, or null when the variable is not such a constant. */
+	Long constantInitializer(Declaration declaration, Declarator declarator, VmType type) {
 		boolean isConst = declaration.getSpecifiers().stream()
 				.anyMatch(s -> s instanceof org.xpiler.lang.kernel.Specifier q && (q.getName().equals("const") || q.getName().equals("constexpr")));
 		if (!isConst || !VmType.isInteger(type) || !(type instanceof VmType.Scalar)

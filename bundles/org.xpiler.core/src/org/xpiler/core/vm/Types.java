@@ -3,6 +3,7 @@ package org.xpiler.core.vm;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.ToLongFunction;
 
 import org.xpiler.lang.catalog.CatalogEntries.CatalogType;
 import org.xpiler.lang.kernel.ArrayDimension;
@@ -10,6 +11,7 @@ import org.xpiler.lang.kernel.AttributeItem;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.DeclSpecifier;
 import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.GnuAttribute;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.PointerOperator;
@@ -150,8 +152,19 @@ final class Types {
 		return new VmType.Vector(name, bytes, scalar.element());
 	}
 
-	/** The type of a declarator: its base, then its pointers, then its array dimensions. */
+	/** The type of a file-scope declarator (array sizes see the file's constants and macros). */
 	VmType declared(TypeSpecifier specifier, Declarator declarator, Map<String, VmType> bindings) {
+		return declared(specifier, declarator, bindings, size -> program.constantValue(size, bindings));
+	}
+
+	/** The type of a declarator in a function: its array sizes may also name the constant locals in scope. */
+	VmType declared(TypeSpecifier specifier, Declarator declarator, FunctionCompiler scope) {
+		return declared(specifier, declarator, scope.bindings, size -> program.constantValue(size, scope));
+	}
+
+	/** The type of a declarator: its base, then its pointers, then its array dimensions. */
+	private VmType declared(TypeSpecifier specifier, Declarator declarator, Map<String, VmType> bindings,
+			ToLongFunction<Expression> constant) {
 		VmType type = base(specifier, bindings);
 		for (PointerOperator pointer : declarator.getPointers()) {
 			type = pointer.getKind().equals("&") ? new VmType.Reference(type) : new VmType.Pointer(type);
@@ -159,7 +172,7 @@ final class Types {
 		List<ArrayDimension> dimensions = declarator.getDimensions();
 		for (int i = dimensions.size() - 1; i >= 0; i--) {
 			ArrayDimension dimension = dimensions.get(i);
-			long length = dimension.getSize() == null ? 0 : program.constantValue(dimension.getSize(), bindings);
+			long length = dimension.getSize() == null ? 0 : constant.applyAsLong(dimension.getSize());
 			type = new VmType.Array(type, (int) length);
 		}
 		return type;

@@ -44,7 +44,8 @@ final class WarpCollectives {
 			case "__shfl" -> segment + Math.floorMod(s, w);
 			case "__shfl_up" -> lane - segment >= s ? lane - s : lane;
 			case "__shfl_down" -> lane - segment + s < w ? lane + s : lane;
-			default -> (lane ^ s) < segment + w && (lane ^ s) >= segment ? lane ^ s : lane;
+			// a lane of a later group reads itself, one of an earlier group may be read (PTX shfl.bfly, HIP __shfl_xor)
+			default -> (lane ^ s) < segment + w && (lane ^ s) >= 0 ? lane ^ s : lane;
 			};
 			return source < values.length && active[source] ? values[source] : values[lane];
 		};

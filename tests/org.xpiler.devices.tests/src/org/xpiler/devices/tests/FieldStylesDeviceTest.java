@@ -1,0 +1,163 @@
+package org.xpiler.devices.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.xpiler.core.vm.Argument;
+import org.xpiler.core.vm.ElementType;
+import org.xpiler.devices.DeviceException;
+import org.xpiler.devices.KernelRuns;
+import org.xpiler.devices.KernelSource;
+import org.xpiler.devices.RunRequest;
+import org.xpiler.devices.RunResult;
+import org.xpiler.devices.VirtualDevice;
+import org.xpiler.lang.diagnostics.Diagnostic;
+import org.xpiler.lang.dialect.Dialect;
+
+/**
+ * The virtual device runs kernels written in styles other than the corpus's: array sizes from constants,
+ * CUDA's float intrinsics with their documented results, error-checking statement macros, and xor shuffles
+ * that reach an earlier group of lanes.
+ */
+public class FieldStylesDeviceTest {
+	private final VirtualDevice device = new VirtualDevice();
+
+	private static KernelSource source(String name, String text) {
+		return new KernelSource(Path.of(name), Dialect.fromFile(Path.of(name)).orElseThrow(), text);
+	}
+
+	private RunResult launch(KernelSource kernel, int threads, Argument.Buffer... buffers) {
+		return device.run(kernel, new RunRequest(Optional.empty(), List.of(buffers), new int[] { 1, 1, 1 },
+				new int[] { threads, 1, 1 }, 0, Duration.ofSeconds(10)));
+	}
+
+	private static Argument.Buffer floats(String name, float... values) {
+		ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+		for (float v : values) {
+			bytes.putFloat(v);
+		}
+		return new Argument.Buffer(name, ElementType.F32, bytes.array());
+	}
+
+	private static float[] floatsOf(Argument.Buffer buffer) {
+		ByteBuffer bytes = ByteBuffer.wrap(buffer.contents()).order(ByteOrder.LITTLE_ENDIAN);
+		float[] values = new float[buffer.contents().length / 4];
+		for (int i = 0; i < values.length; i++) {
+			values[i] = bytes.getFloat(i * 4);
+		}
+		return values;
+	}
+
+	@Test
+	public void localAndFileConstantsSizeArrays() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("quarter.cpp", """
+				constexpr int K = 64;
+				extern "C" void quarter_kernel(const float* x, float* y) {
+				    const int parts = 4;
+				    float buf[K / parts];
+				    for (int i = 0; i < K / parts; ++i) buf[i] = x[i] * 2.0f;
+				    for (int i = 0; i < K / parts; ++i) y[i] = buf[i];
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(16, y.length);
+		for (int i = 0; i < 16; i++) {
+			assertEquals(x[i] * 2, y[i]);
+		}
+	}
+
+	@Test
+	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
+		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
+				extern "C" void sized_kernel(const float* x, float* y) {
+				    int n = 4;
+				    float buf[n];
+				    for (int i = 0; i < 4; ++i) buf[i] = x[i];
+				    for (int i = 0; i < 4; ++i) y[i] = buf[i];
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of())));
+		Diagnostic d = e.diagnostics().get(0);
+		assertEquals(3, d.line(), d.format());
+		assertEquals(15, d.column(), d.format());
+		assertTrue(d.message().contains("'n' is not an integer constant"), d.format());
+	}
+
+	@Test
+	public void cudaFloatIntrinsicsHaveTheirDocumentedResults() {
+		float justAboveOne = 1.0f + 0x1p-23f;
+		float justBelowOne = 1.0f - 0x1p-23f; // their product 1 - 2^-46 rounds to 1
+		RunResult result = launch(source("intrinsics.cu", """
+				__global__ void intrinsics(const float* in, float* out) {
+				    out[0] = __saturatef(in[0]);
+				    out[1] = __saturatef(in[1]);
+				    out[2] = __saturatef(in[2]);
+				    out[3] = __saturatef(in[3]);
+				    out[4] = __fdividef(3.0f, in[4]);
+				    out[5] = __fdividef(3.0f, in[5]);
+				    out[6] = __fmaf_rn(in[6], in[7], -1.0f);
+				    out[7] = __fadd_rn(in[6], in[7]) + __frcp_rn(in[4]);
+				}
+				"""), 1, floats("in", -0.5f, 1.5f, Float.NaN, 0.25f, 2.0f, 0x1p127f, justAboveOne, justBelowOne),
+				floats("out", new float[8]));
+		float[] out = floatsOf(result.buffers().get(1));
+		assertEquals(0.0f, out[0]);
+		assertEquals(1.0f, out[1]);
+		assertEquals(0.0f, out[2]); // NaN saturates to 0
+		assertEquals(0.25f, out[3]);
+		assertEquals(1.5f, out[4]);
+		assertEquals(0.0f, out[5]); // 2^126 < |y| < 2^128: the approximate reciprocal is 0
+		assertEquals(-0x1p-46f, out[6]); // one rounding; a separate multiply would round the product to 1
+		assertEquals(2.0f + 0.5f, out[7]);
+	}
+
+	@Test
+	public void aStatementMacroAroundRuntimeCallsRuns() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("scale.cu", """
+				#define CHECK(call) do { cudaError_t e = (call); if (e != cudaSuccess) { return; } } while (0)
+				__global__ void scale(const float* x, float* y) { y[threadIdx.x] = x[threadIdx.x] * 2.0f; }
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    CHECK(cudaMalloc(&dx, 32 * sizeof(float)));
+				    CHECK(cudaMalloc(&dy, 32 * sizeof(float)));
+				    CHECK(cudaMemcpy(dx, x, 32 * sizeof(float), cudaMemcpyHostToDevice));
+				    scale<<<1, 32>>>(dx, dy);
+				    CHECK(cudaGetLastError());
+				    CHECK(cudaMemcpy(y, dy, 32 * sizeof(float), cudaMemcpyDeviceToHost));
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(32, y.length);
+		for (int i = 0; i < 32; i++) {
+			assertEquals(x[i] * 2, y[i]);
+		}
+	}
+
+	@Test
+	public void aXorShuffleReadsEarlierGroupsButNotLaterOnes() {
+		float[] in = new float[32];
+		for (int i = 0; i < 32; i++) {
+			in[i] = i;
+		}
+		RunResult result = launch(source("xor.cu", """
+				__global__ void exchange(const float* in, float* out) {
+				    out[threadIdx.x] = __shfl_xor_sync(0xffffffff, in[threadIdx.x], 16, 16);
+				}
+				"""), 32, floats("in", in), floats("out", new float[32]));
+		float[] out = floatsOf(result.buffers().get(1));
+		for (int lane = 0; lane < 32; lane++) {
+			assertEquals(lane < 16 ? lane : lane - 16, out[lane], "lane " + lane);
+		}
+	}
+}
