@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -22,6 +23,8 @@ import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
+import org.xpiler.lang.kernel.ForStatement;
+import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.InitializerList;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
@@ -38,6 +41,8 @@ import org.xpiler.lang.kernel.Unary;
  * again, and its launch dimensions: {@code dim3 grid(n / 256);}, {@code dim3 grid = dim3(8, 2);},
  * {@code cnrtDim3_t dim = {16, 1, 1};}, or a dimension declared bare and set member by member at the top of the
  * wrapper ({@code dim.x = 16; dim.y = 1; dim.z = 1;}). Members of a dimension fold too ({@code block.x}).
+ * The same reading serves a kernel body (a shuffle width, a shared array size). A name that two declarations
+ * give different values (the variables of two scopes) is not a constant.
  */
 final class LaunchConstants {
 	private static final Set<String> DIMENSION_TYPES = Set.of("dim3", "cnrtDim3_t");
@@ -49,8 +54,20 @@ final class LaunchConstants {
 	private final List<Statement> dimensionStatements = new ArrayList<>();
 	/** The members set so far of the dimensions set member by member. */
 	private final Map<String, Map<String, Long>> members = new HashMap<>();
+	/** What the declarations of each scalar name gave it so far: a value all agree on, else empty. */
+	private final Map<String, OptionalLong> scalars = new HashMap<>();
 
 	LaunchConstants(TranslationUnit unit, CompoundStatement body, Dialect dialect) {
+		this(unit, List.of(), body, dialect);
+	}
+
+	/** The values in {@code function}, whose parameters hide the file's constants of their names. */
+	LaunchConstants(TranslationUnit unit, FunctionDefinition function, Dialect dialect) {
+		this(unit, function.getParams().stream().map(p -> p.getDeclarator().getName()).filter(Objects::nonNull).toList(),
+				function.getBody(), dialect);
+	}
+
+	private LaunchConstants(TranslationUnit unit, List<String> parameters, CompoundStatement body, Dialect dialect) {
 		dialect.catalog().constants().forEach(c -> {
 			if (c.value() instanceof Number n) {
 				folder.define(c.name(), n.longValue());
@@ -65,17 +82,20 @@ final class LaunchConstants {
 			} else if (item instanceof Declaration d && ConstantFolder.isConstant(d)) {
 				for (Declarator x : d.getDeclarators()) { // const int ROWS = 48; at file scope
 					if (x.getPointers().isEmpty() && x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
-						folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
+						declare(x.getName(), folder.fold(e));
 					}
 				}
 			}
 		}
+		parameters.forEach(p -> declare(p, OptionalLong.empty()));
 		Set<String> written = written(body);
 		Set<String> setByMembers = setByMembers(body);
 		// in the order of the text: a value folds with those declared before it
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof DeclarationStatement statement) {
 				declaration(statement, written, setByMembers);
+			} else if (o instanceof ForStatement loop && loop.getInitDeclaration() != null) {
+				loop.getInitDeclaration().getDeclarators().forEach(x -> declare(x.getName(), OptionalLong.empty()));
 			} else if (o instanceof ExpressionStatement s && s.getExpression() instanceof Assignment a
 					&& a.getLeft() instanceof MemberAccess m && m.getTarget() instanceof Name n
 					&& members.containsKey(n.getName())) {
@@ -97,7 +117,10 @@ final class LaunchConstants {
 
 	private void macro(String name, String value) {
 		try {
-			folder.fold(Snippets.expression(value, Dialect.VNNI)).ifPresent(v -> folder.define(name, v));
+			OptionalLong folded = folder.fold(Snippets.expression(value, Dialect.VNNI));
+			if (folded.isPresent()) {
+				declare(name, folded);
+			}
 		} catch (IllegalArgumentException notAnExpression) {
 			// a macro that is not a constant (a function-like or statement macro) does not size launches
 		}
@@ -150,6 +173,7 @@ final class LaunchConstants {
 		}
 		for (Declarator x : d.getDeclarators()) {
 			if (written.contains(x.getName()) || !x.getPointers().isEmpty() || !x.getDimensions().isEmpty()) {
+				declare(x.getName(), OptionalLong.empty());
 				continue;
 			}
 			boolean bare = x.getInitializer() == null && x.getConstructorArgs().isEmpty();
@@ -162,9 +186,19 @@ final class LaunchConstants {
 				if (dims != null) {
 					define(x.getName(), dims);
 				}
-			} else if (!dimension && x.getInitializer() instanceof Expression e) {
-				folder.fold(e).ifPresent(v -> folder.define(x.getName(), v));
+			} else if (!dimension) {
+				declare(x.getName(), x.getInitializer() instanceof Expression e ? folder.fold(e) : OptionalLong.empty());
 			}
+		}
+	}
+
+	/** A declaration of the scalar {@code name}: it folds while all its declarations agree on one value. */
+	private void declare(String name, OptionalLong value) {
+		OptionalLong agreed = scalars.merge(name, value, (a, b) -> a.equals(b) ? a : OptionalLong.empty());
+		if (agreed.isPresent()) {
+			folder.define(name, agreed.getAsLong());
+		} else {
+			folder.forget(name);
 		}
 	}
 

@@ -24,7 +24,8 @@ import org.xpiler.lang.kernel.Unary;
  * Scalar math that one dialect has and another lacks, written with functions every dialect has:
  * {@code rsqrtf(x)} is {@code (1.0f / sqrtf(x))}, {@code fmaf(a, b, c)} is {@code (a) * (b) + (c)} (one
  * more rounding, within the oracle's float tolerance), CUDA's fast {@code __expf} is {@code expf}, CUDA's
- * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}, C++'s {@code std::exp} is {@code expf},
+ * overloaded {@code min(a, b)} is {@code ((a) < (b) ? (a) : (b))}, the read-only-cache load {@code __ldg(p)} is
+ * {@code (*(p))}, C++'s {@code std::exp} is {@code expf},
  * {@code FLT_MAX} is {@code 3.40282347e+38f}. A call
  * is rewritten only when the target does not know the function and the file does not define it.
  */
@@ -36,7 +37,9 @@ final class PortableMath {
 			Map.entry("__fsqrt_rn", "sqrtf($0)"), Map.entry("__saturatef", "fminf(fmaxf($0, 0.0f), 1.0f)"),
 			Map.entry("__fmaf_rn", "(($0) * ($1) + ($2))"), Map.entry("fmaf", "(($0) * ($1) + ($2))"),
 			Map.entry("fma", "(($0) * ($1) + ($2))"), Map.entry("__fadd_rn", "(($0) + ($1))"),
-			Map.entry("__fmul_rn", "(($0) * ($1))"), Map.entry("exp10f", "powf(10.0f, $0)"),
+			Map.entry("__fmul_rn", "(($0) * ($1))"), Map.entry("__fsub_rn", "(($0) - ($1))"),
+			Map.entry("__fdiv_rn", "(($0) / ($1))"), Map.entry("exp10f", "powf(10.0f, $0)"),
+			Map.entry("__ldg", "(*($0))"),
 			// CUDA's and HIP's overloads for every arithmetic type; the operands are plain values in kernels
 			Map.entry("min", "(($0) < ($1) ? ($0) : ($1))"), Map.entry("max", "(($0) > ($1) ? ($0) : ($1))"),
 			// C++'s templates, as <algorithm> defines them

@@ -14,6 +14,7 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.EntryPoint;
+import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
@@ -55,6 +56,11 @@ final class SimtLoops {
 	private static final Set<String> SPECIAL = Set.of("threadIdx", "blockIdx", "blockDim", "gridDim");
 	private static final Set<String> DROPPED_RUNTIME = Set.of("DeviceSynchronize", "GetLastError", "PeekAtLastError",
 			"StreamSynchronize", "ThreadSynchronize", "DeviceReset");
+	/** The runtime calls with an effect that lifting turns into sequential code (or drops, for Free). */
+	private static final Set<String> LIFTED_RUNTIME = Set.of("Malloc", "Free", "Memcpy", "Memset");
+	/** A string or character literal, a number ({@code 1.0f}, {@code 0x1F}) or an identifier of a macro body. */
+	private static final java.util.regex.Pattern MACRO_TOKEN = java.util.regex.Pattern
+			.compile("\"(?:\\\\.|[^\"\\\\])*\"|'(?:\\\\.|[^'\\\\])*'|\\.?\\d(?:[eEpP][+-]|[\\w.])*|[A-Za-z_]\\w*");
 	private static final Set<String> DEVICE_QUALIFIERS = Set.of("__device__", "__host__", "__forceinline__",
 			"__noinline__", "__constant__", "__managed__");
 
@@ -156,6 +162,7 @@ final class SimtLoops {
 
 	private String wrapper(TranslationUnit unit, FunctionDefinition f, Map<String, FunctionDefinition> kernels) {
 		CompoundStatement body = f.getBody();
+		expandStatementMacros(unit, body);
 		Set<String> parameters = new HashSet<>();
 		f.getParams().forEach(p -> parameters.add(p.getDeclarator().getName()));
 		Set<String> device = new HashSet<>();
@@ -190,10 +197,10 @@ final class SimtLoops {
 			String what = runtime(Snippets.callee(call));
 			Statement statement = Snippets.enclosingStatement(call);
 			if (!(statement instanceof ExpressionStatement es) || es.getExpression() != call) {
-				if (DROPPED_RUNTIME.contains(what) || what.equals("Malloc") || what.equals("Free")) {
-					throw PassRefusal.at(call, Snippets.callee(call) + " is used as a value; lift only plain calls");
+				statement = statusRead(call, what);
+				if (statement == null) {
+					continue;
 				}
-				continue;
 			}
 			switch (what) {
 			case "Malloc" -> {
@@ -269,22 +276,164 @@ final class SimtLoops {
 			int[] grid = launchDimensions(configurations, config.get(0), launch);
 			int[] block = launchDimensions(configurations, config.get(1), launch);
 			FunctionDefinition instance = launchCounts.get(name) > 1 ? EcoreUtil.copy(kernel) : kernel;
-			String text = new KernelBody(instance, grid, block, sharedBytes).lift(launchArgs(launch),
+			String text = new KernelBody(unit, instance, grid, block, sharedBytes).lift(launchArgs(launch),
 					printer.expression((Expression) launch));
 			List<Statement> lifted = Snippets.statements(text, from);
 			EcoreUtil.replace(statement, lifted.get(0));
 		}
 		configurations.removeDimensions(body);
+		runtimeEnumsAsIntegers(body);
 		WrapperBuffers.removeUnusedDeclarations(body);
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
 		return "\n" + (externC ? "" : "extern \"C\" ") + text;
 	}
 
-	private static String addressed(Expression e, Call at) {
+	/**
+	 * Expands the wrapper's calls of statement macros as the preprocessor does, so that the runtime calls they
+	 * wrap are lifted like the others: with {@code #define CHECK(x) do { cudaError_t e = (x); if (e !=
+	 * cudaSuccess) return; } while (0)}, {@code CHECK(cudaMalloc(&d_x, bytes));} becomes that do statement with
+	 * {@code cudaMalloc(&d_x, bytes)} for {@code x}. Macros whose body is an expression, or that use {@code #}
+	 * or {@code ##}, are left alone.
+	 */
+	private void expandStatementMacros(TranslationUnit unit, CompoundStatement body) {
+		Map<String, Program.Definition> macros = new HashMap<>();
+		for (TopLevel item : Snippets.topLevelItems(unit)) {
+			if (item instanceof Directive d) {
+				Program.Definition.of(d.getText()).filter(m -> m.parameters() != null && !m.body().contains("#")
+						&& !isExpression(m.body())).ifPresent(m -> macros.put(m.name(), m));
+			}
+		}
+		for (int round = 0; round < 16 && !macros.isEmpty(); round++) { // a macro may use another
+			List<ExpressionStatement> uses = new ArrayList<>();
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof ExpressionStatement es && es.getExpression() instanceof Call c
+						&& macros.containsKey(Snippets.callee(c))
+						&& c.getArgs().size() == macros.get(Snippets.callee(c)).parameters().size()) {
+					uses.add(es);
+				}
+			});
+			if (uses.isEmpty()) {
+				return;
+			}
+			for (ExpressionStatement use : uses) {
+				Call call = (Call) use.getExpression();
+				Program.Definition macro = macros.get(Snippets.callee(call));
+				Map<String, String> arguments = new HashMap<>();
+				for (int i = 0; i < call.getArgs().size(); i++) {
+					arguments.put(macro.parameters().get(i), printer.expression(call.getArgs().get(i)));
+				}
+				// one pass over the body's tokens: identifiers that name a parameter, not the text of literals
+				String text = MACRO_TOKEN.matcher(macro.body()).replaceAll(token -> java.util.regex.Matcher
+						.quoteReplacement(arguments.getOrDefault(token.group(), token.group())));
+				CompoundStatement block = Snippets.ensureInBlock(use);
+				int at = block.getStatements().indexOf(use);
+				block.getStatements().remove(at);
+				block.getStatements().addAll(at, Snippets.statements(text + ";", from));
+			}
+		}
+	}
+
+	private boolean isExpression(String text) {
+		try {
+			return Snippets.expression(text, from) != null;
+		} catch (IllegalArgumentException notAnExpression) {
+			return false;
+		}
+	}
+
+	/**
+	 * A runtime call whose status the wrapper reads ({@code cudaError_t err = cudaGetLastError();},
+	 * {@code if (cudaMalloc(&d_x, bytes) != cudaSuccess) return;}). Sequential code has no runtime errors, so
+	 * the status is success, 0: a call without effect there (a status query, a synchronization) is replaced by
+	 * 0 and null returned; a call with an effect moves to a statement of its own just before, where the
+	 * wrapper's other calls are lifted, and that statement is returned. It moves only where that keeps the order
+	 * of effects: its statement must evaluate it once, unconditionally, with no other call or side effect.
+	 */
+	private Statement statusRead(Call call, String what) {
+		if (DROPPED_RUNTIME.contains(what)) {
+			EcoreUtil.replace(call, Snippets.expression("0", from));
+			return null;
+		}
+		if (!LIFTED_RUNTIME.contains(what)) {
+			throw PassRefusal.at(call, Snippets.callee(call) + " has no sequential counterpart");
+		}
+		Statement statement = EcoreUtil2.getContainerOfType(call, Statement.class);
+		EObject evaluated = switch (statement) {
+		case DeclarationStatement d -> d;
+		case ExpressionStatement e -> e;
+		case IfStatement i when EcoreUtil.isAncestor(i.getCondition(), call) -> i.getCondition();
+		default -> null;
+		};
+		if (evaluated == null || !onlyEffect(evaluated, call)) {
+			throw PassRefusal.at(call, Snippets.callee(call) + " is used as a value where it cannot move to a statement "
+					+ "of its own: the statement must evaluate it once, unconditionally, with no other call or side effect");
+		}
+		CompoundStatement block = Snippets.ensureInBlock(statement);
+		int at = block.getStatements().indexOf(statement);
+		EcoreUtil.replace(call, Snippets.expression("0", from));
+		ExpressionStatement alone = KernelFactory.eINSTANCE.createExpressionStatement();
+		alone.setExpression(call);
+		block.getStatements().add(at, alone);
+		return alone;
+	}
+
+	/**
+	 * Whether {@code call} is the one effect of {@code evaluated} (besides assignments to variables, which
+	 * follow it), evaluated unconditionally: no other call, increment or assignment through memory, and no
+	 * {@code &&}, {@code ||} or {@code ?:} between it and the statement.
+	 */
+	private static boolean onlyEffect(EObject evaluated, Call call) {
+		for (EObject up = call.eContainer(); up != evaluated; up = up.eContainer()) {
+			if (up instanceof org.xpiler.lang.kernel.Conditional
+					|| up instanceof org.xpiler.lang.kernel.Binary b && (b.getOp().equals("&&") || b.getOp().equals("||"))) {
+				return false;
+			}
+		}
+		for (var it = evaluated.eAllContents(); it.hasNext();) {
+			EObject o = it.next();
+			if (o == call) {
+				it.prune();
+			} else if (o instanceof Call || o instanceof KernelLaunch || o instanceof org.xpiler.lang.kernel.Postfix
+					|| o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--"))
+					|| o instanceof Assignment a && !(a.getLeft() instanceof Name)) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/**
+	 * The runtime's status and direction enums left in the wrapper ({@code cudaError_t err = 0;
+	 * if (err != cudaSuccess)}) as the integers they are, which every dialect knows.
+	 */
+	private void runtimeEnumsAsIntegers(CompoundStatement body) {
+		List<EObject> nodes = new ArrayList<>();
+		body.eAllContents().forEachRemaining(nodes::add);
+		for (EObject node : nodes) {
+			if (node instanceof org.xpiler.lang.kernel.NamedType type && isRuntimeEnum(type.getName())) {
+				org.xpiler.lang.kernel.BuiltinType integer = KernelFactory.eINSTANCE.createBuiltinType();
+				integer.setName("int");
+				EcoreUtil.replace(type, integer);
+			} else if (node instanceof Name n && !(n.eContainer() instanceof Call c && c.getCallee() == n)) {
+				from.catalog().constant(n.getName()).filter(c -> c.type() != null && isRuntimeEnum(c.type())
+						&& c.value() instanceof Number).ifPresent(c -> EcoreUtil.replace(n,
+								Snippets.expression(Long.toString(((Number) c.value()).longValue()), from)));
+			}
+		}
+	}
+
+	private boolean isRuntimeEnum(String name) {
+		return runtime(name) != null && from.catalog().type(name).filter(t -> "enum".equals(t.kind())).isPresent();
+	}
+
+	/** The buffer an allocation fills: {@code d_x} of {@code &d_x}, {@code (void**)&d_x} or a C++ cast of it. */
+	private String addressed(Expression e, Call at) {
 		Expression inner = e;
 		while (true) {
 			if (inner instanceof org.xpiler.lang.kernel.Cast c) {
+				inner = c.getOperand();
+			} else if (inner instanceof org.xpiler.lang.kernel.CxxCast c) {
 				inner = c.getOperand();
 			} else if (inner instanceof org.xpiler.lang.kernel.Parenthesized p) {
 				inner = p.getExpression();
@@ -295,7 +444,8 @@ final class SimtLoops {
 		if (inner instanceof Unary u && u.getOp().equals("&") && u.getOperand() instanceof Name n) {
 			return n.getName();
 		}
-		throw PassRefusal.at(at, "the allocated device buffer must be named: cudaMalloc((void**)&d_x, bytes)");
+		throw PassRefusal.at(at, Snippets.callee(at) + " must be given the address of a named pointer (&buffer); "
+				+ printer.expression(e) + " is not one");
 	}
 
 	private static String nameOf(Expression e) {
@@ -338,6 +488,7 @@ final class SimtLoops {
 
 	/** A kernel specialized for one launch: its body inside block and thread loops, split at barriers. */
 	private final class KernelBody {
+		private final TranslationUnit unit;
 		private final FunctionDefinition kernel;
 		private final int[] grid;
 		private final int[] block;
@@ -345,13 +496,16 @@ final class SimtLoops {
 		private final String tid;
 		private final Map<Name, Declarator> declarations = new LinkedHashMap<>(); // EObjects hash by identity
 		private final Set<Declarator> uniform = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+		/** The {@code const} locals whose value is known at compile time, in the order of the text. */
+		private final Set<Declarator> constants = new java.util.LinkedHashSet<>();
 		private final List<String> blockDeclarations = new ArrayList<>();
 		private boolean exits;
 		private boolean fission;
 		/** The launch's dynamic shared memory, which sizes {@code extern __shared__ T s[];}. */
 		private final long sharedBytes;
 
-		KernelBody(FunctionDefinition kernel, int[] grid, int[] block, long sharedBytes) {
+		KernelBody(TranslationUnit unit, FunctionDefinition kernel, int[] grid, int[] block, long sharedBytes) {
+			this.unit = unit;
 			this.kernel = kernel;
 			this.sharedBytes = sharedBytes;
 			this.grid = grid;
@@ -378,10 +532,13 @@ final class SimtLoops {
 			CompoundStatement body = kernel.getBody();
 			new DeviceInliner(devices, from).inlineCooperative(body);
 			replaceBuiltins(body);
-			rewriteShuffles(body);
+			// the file's macros and constants and the body's own, with blockDim and warpSize already numbers
+			LaunchConstants values = new LaunchConstants(unit, kernel, from);
+			rewriteShuffles(body, values);
 			fission = containsBarrier(body);
 			rewriteReturns(body);
 			resolve(body);
+			collectConstants(body, values);
 			List<Piece> pieces = build(body.getStatements(), null);
 			expand(pieces);
 			StringBuilder out = new StringBuilder("{\n");
@@ -515,7 +672,7 @@ final class SimtLoops {
 
 		// ---------------------------------------------------------------- warp shuffles
 
-		private void rewriteShuffles(CompoundStatement body) {
+		private void rewriteShuffles(CompoundStatement body, LaunchConstants values) {
 			List<Call> calls = new ArrayList<>();
 			body.eAllContents().forEachRemaining(o -> {
 				if (o instanceof Call c && Snippets.callee(c) != null && Snippets.callee(c).startsWith("__shfl")) {
@@ -534,7 +691,7 @@ final class SimtLoops {
 				}
 				int width = warpWidth;
 				if (args.size() > 2) {
-					OptionalLong w = new ConstantFolder().fold(args.get(2));
+					OptionalLong w = values.value(args.get(2));
 					if (w.isEmpty()) {
 						throw PassRefusal.at(call, "the shuffle width must be a constant");
 					}
@@ -550,8 +707,7 @@ final class SimtLoops {
 						+ threads + " ? " + buffer + "[" + tid + " + " + operand + "] : " + own + ")";
 				case "__shfl_up" -> "(" + lane + " >= " + operand + " ? " + buffer + "[" + tid + " - " + operand + "] : "
 						+ own + ")";
-				case "__shfl_xor" -> "(" + tid + " - " + lane + " + (" + lane + " ^ " + operand + ") < " + threads + " ? "
-						+ buffer + "[" + tid + " - " + lane + " + (" + lane + " ^ " + operand + ")] : " + own + ")";
+				case "__shfl_xor" -> xorRead(buffer, operand, width, own);
 				case "__shfl" -> buffer + "[" + tid + " - " + lane + " + " + operand + " % " + width + "]";
 				default -> throw PassRefusal.at(call, Snippets.callee(call) + " is not a known shuffle");
 				};
@@ -565,6 +721,19 @@ final class SimtLoops {
 				list.getStatements().addAll(at, exchange);
 				EcoreUtil.replace(call, Snippets.expression(read, from));
 			}
+		}
+
+		/**
+		 * The value {@code __shfl_xor} reads: that of the warp's lane {@code lane ^ mask}, unless that lane lies in
+		 * a later group of {@code width} lanes (or outside the block), where the thread reads its own value.
+		 */
+		private String xorRead(String buffer, String mask, int width, String own) {
+			String lane = "(" + tid + " % " + warpWidth + ")";
+			String source = "(" + lane + " ^ " + mask + ")";
+			String groupEnd = width == warpWidth ? Integer.toString(width) : "(" + lane + " / " + width + " + 1) * " + width;
+			String index = tid + " - " + lane + " + " + source;
+			return "(" + source + " < " + groupEnd + " && " + index + " < " + threads + " ? " + buffer + "[" + index + "] : "
+					+ own + ")";
 		}
 
 		// ---------------------------------------------------------------- names and regions
@@ -601,6 +770,43 @@ final class SimtLoops {
 			}
 		}
 
+		/**
+		 * Finds the {@code const} scalars whose initializer is a compile-time constant ({@code const int T = 256;},
+		 * {@code const int H = T / 2;}): they hold the same value in every thread, so they may size shared memory,
+		 * bound a loop around a barrier, and move to the block's scope whole rather than one element per thread.
+		 */
+		private void collectConstants(CompoundStatement body, LaunchConstants values) {
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof DeclarationStatement statement && ConstantFolder.isConstant(statement.getDeclaration())) {
+					for (Declarator d : statement.getDeclaration().getDeclarators()) {
+						if (d.getPointers().isEmpty() && d.getDimensions().isEmpty()
+								&& d.getInitializer() instanceof Expression initializer
+								&& values.value(initializer).isPresent() && localsAreConstants(initializer)) {
+							constants.add(d);
+						}
+					}
+				}
+			});
+		}
+
+		/** Whether the kernel's variables that {@code e} names are all constants (its hoisted text then declares). */
+		private boolean localsAreConstants(Expression e) {
+			return localsIn(e).stream().allMatch(constants::contains);
+		}
+
+		/** The kernel's variables that {@code node} names. */
+		private Set<Declarator> localsIn(EObject node) {
+			Set<Declarator> locals = new java.util.LinkedHashSet<>();
+			List<EObject> all = new ArrayList<>(List.of(node));
+			node.eAllContents().forEachRemaining(all::add);
+			for (EObject o : all) {
+				if (o instanceof Name n && declarations.containsKey(n)) {
+					locals.add(declarations.get(n));
+				}
+			}
+			return locals;
+		}
+
 		private boolean isUniform(EObject node) {
 			List<EObject> all = new ArrayList<>();
 			all.add(node);
@@ -611,7 +817,7 @@ final class SimtLoops {
 						return false;
 					}
 					Declarator d = declarations.get(n);
-					if (d != null && !uniform.contains(d)) {
+					if (d != null && !uniform.contains(d) && !constants.contains(d)) {
 						return false;
 					}
 				}
@@ -726,23 +932,38 @@ final class SimtLoops {
 			}
 		}
 
-		/** Variables that a barrier separates from their declaration become one element per thread. */
+		/**
+		 * Variables that a barrier separates from their declaration become one element per thread; constants so
+		 * separated, or sizing shared memory (which moves to the block's scope), move there whole.
+		 */
 		private void expand(List<Piece> pieces) {
 			Map<Statement, Region> regionOf = new IdentityHashMap<>();
 			collectRegions(pieces, regionOf);
+			Set<Declarator> hoisted = new java.util.LinkedHashSet<>();
 			Set<Declarator> expanded = new java.util.LinkedHashSet<>();
 			for (Map.Entry<Name, Declarator> e : declarations.entrySet()) {
 				Declarator d = e.getValue();
 				if (uniform.contains(d)) {
 					continue;
 				}
-				Region declared = regionOf(d, regionOf);
-				Region used = regionOf(e.getKey(), regionOf);
-				if (declared != used || isShared(d)) {
+				boolean separated = regionOf(d, regionOf) != regionOf(e.getKey(), regionOf);
+				Declarator user = EcoreUtil2.getContainerOfType(e.getKey(), Declarator.class);
+				boolean sizesShared = user != null && isShared(user);
+				if (constants.contains(d)) {
+					if (separated || sizesShared) {
+						hoist(d, hoisted);
+					}
+				} else if (sizesShared) {
+					throw PassRefusal.at(e.getKey(), "the shared array " + user.getName() + " is sized by " + d.getName()
+							+ ", which is not a constant");
+				} else if (separated || isShared(d)) {
 					expanded.add(d);
 				}
 			}
-			renameClashes(expanded);
+			Set<Declarator> moved = new java.util.LinkedHashSet<>(hoisted);
+			moved.addAll(expanded);
+			renameClashes(moved);
+			hoisted.forEach(d -> blockDeclarations.add(printer.statement(alone(d), 0)));
 			for (Declarator d : expanded) {
 				if (isShared(d)) {
 					blockDeclarations.add(declarationText(d, false));
@@ -759,12 +980,12 @@ final class SimtLoops {
 					index.setIndex(Snippets.expression(tid, from));
 				}
 			}
-			for (Declarator d : expanded) {
+			for (Declarator d : moved) {
 				Declaration declaration = (Declaration) d.eContainer();
 				if (!(declaration.eContainer() instanceof DeclarationStatement statement)) {
 					throw PassRefusal.at(d, d.getName() + " lives across a barrier but is declared in a loop header");
 				}
-				if (d.getInitializer() != null && !isShared(d)) {
+				if (d.getInitializer() != null && expanded.contains(d) && !isShared(d)) {
 					if (!(d.getInitializer() instanceof Expression init) || !d.getDimensions().isEmpty()) {
 						throw PassRefusal.at(d, "the array " + d.getName() + " lives across a barrier and has an initializer");
 					}
@@ -788,12 +1009,22 @@ final class SimtLoops {
 			}
 		}
 
+		/** Moves the constant {@code d} to the block's scope, after the constants its initializer names. */
+		private void hoist(Declarator d, Set<Declarator> hoisted) {
+			if (!hoisted.contains(d)) {
+				localsIn(d.getInitializer()).forEach(c -> hoist(c, hoisted));
+				hoisted.add(d);
+			}
+		}
+
 		/**
 		 * Expanded variables all live at block scope, so two of one name (a kernel's {@code tid} and an inlined
-		 * helper's) get distinct names there: {@code tid}, {@code tid_2}.
+		 * helper's) get distinct names there: {@code tid}, {@code tid_2}; none takes a parameter's name, which
+		 * it would hide from the rest of the block.
 		 */
 		private void renameClashes(Set<Declarator> expanded) {
 			Set<String> taken = new HashSet<>();
+			kernel.getParams().forEach(p -> taken.add(p.getDeclarator().getName()));
 			for (Declarator d : expanded) {
 				String name = d.getName();
 				for (int k = 2; taken.contains(name); k++) {
@@ -820,9 +1051,9 @@ final class SimtLoops {
 		/** {@code float local_max[256];} for a per-thread variable, the plain array for shared memory. */
 		private String declarationText(Declarator d, boolean perThread) {
 			Declaration original = (Declaration) d.eContainer();
-			Declaration copy = EcoreUtil.copy(original);
-			copy.getDeclarators().clear();
-			Declarator x = EcoreUtil.copy(d);
+			DeclarationStatement statement = alone(d);
+			Declaration copy = statement.getDeclaration();
+			Declarator x = copy.getDeclarators().get(0);
 			x.setInitializer(null);
 			if (perThread) {
 				org.xpiler.lang.kernel.ArrayDimension dimension = KernelFactory.eINSTANCE.createArrayDimension();
@@ -836,14 +1067,21 @@ final class SimtLoops {
 				}
 				x.getDimensions().get(0).setSize(Snippets.expression(Long.toString(elements), from));
 			}
-			copy.getDeclarators().add(x);
 			copy.getSpecifiers().removeIf(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier
 					|| s instanceof Specifier q && q.getName().equals("extern"));
 			copy.getSpecifiers().removeIf(s -> s instanceof Specifier q && (q.getName().equals("__shared__")
 					|| q.getName().equals("static") || q.getName().equals("const") && d.getPointers().isEmpty()));
+			return printer.statement(statement, 0);
+		}
+
+		/** A declaration statement of a copy of {@code d} alone, with the specifiers of its declaration. */
+		private static DeclarationStatement alone(Declarator d) {
+			Declaration copy = EcoreUtil.copy((Declaration) d.eContainer());
+			copy.getDeclarators().clear();
+			copy.getDeclarators().add(EcoreUtil.copy(d));
 			DeclarationStatement statement = KernelFactory.eINSTANCE.createDeclarationStatement();
 			statement.setDeclaration(copy);
-			return printer.statement(statement, 0);
+			return statement;
 		}
 
 		private void collectRegions(List<Piece> pieces, Map<Statement, Region> regionOf) {

@@ -1,0 +1,270 @@
+package org.xpiler.engine.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+
+import org.xpiler.devices.KernelSource;
+import org.xpiler.engine.pipeline.RunRecord;
+import org.xpiler.engine.pipeline.StepRecord;
+import org.xpiler.engine.pipeline.Translator;
+import org.xpiler.lang.dialect.Dialect;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kernels written in styles other than the corpus's translate and verify: constants that size arrays and
+ * bound loops around barriers, shuffle widths from macros and constants, allocations through C++ casts,
+ * read-only-cache loads, CUDA's float intrinsics, and host wrappers that read the runtime's status.
+ */
+public class FieldStylesTest {
+	private static Translator.Result translate(String name, String text, Dialect to) {
+		Path path = Path.of(name);
+		return new Translator().translate(new KernelSource(path, Dialect.fromFile(path).orElseThrow(), text), to, 3);
+	}
+
+	/** The translation, asserted verified. */
+	private static Translator.Result verified(String name, String text, Dialect to) {
+		Translator.Result result = translate(name, text, to);
+		assertTrue(result.record().verified(), () -> result.record().reason());
+		return result;
+	}
+
+	/** The sequential C++ that loop recovery lifted the source to. */
+	private static String lifted(Translator.Result result) {
+		StepRecord recovery = result.record().steps().get(0);
+		assertEquals("loop-recovery", recovery.pass());
+		return recovery.after();
+	}
+
+	private static final String SCALE_WRAPPER = """
+			extern "C" void scale_kernel(const float* x, float* y) {
+			    float *dx, *dy;
+			%s
+			    cudaMemcpy(dx, x, 1024 * sizeof(float), cudaMemcpyHostToDevice);
+			    scale<<<4, 256>>>(dx, dy);
+			%s
+			    cudaMemcpy(y, dy, 1024 * sizeof(float), cudaMemcpyDeviceToHost);
+			    cudaFree(dx); cudaFree(dy);
+			}
+			""";
+
+	private static final String SCALE = """
+			__global__ void scale(const float* x, float* y) {
+			    int i = blockIdx.x * blockDim.x + threadIdx.x;
+			    y[i] = x[i] * 2.0f;
+			}
+			""";
+
+	private static String scale(String allocation, String afterLaunch) {
+		return SCALE + SCALE_WRAPPER.formatted(allocation, afterLaunch);
+	}
+
+	private static final String PLAIN_ALLOCATION = """
+			    cudaMalloc(&dx, 1024 * sizeof(float));
+			    cudaMalloc(&dy, 1024 * sizeof(float));
+			""";
+
+	// ------------------------------------------------------------------ constants as sizes
+
+	@Test
+	public void aLocalConstantSizesSharedMemoryAndBoundsTheLoopAroundItsBarrier() {
+		String cuda = """
+				__global__ void row_sum(const float* x, float* y) {
+				    const int T = 128;
+				    const int HALF = T / 2;
+				    __shared__ float buf[T];
+				    int t = threadIdx.x;
+				    buf[t] = x[blockIdx.x * T + t];
+				    __syncthreads();
+				    for (int s = HALF; s > 0; s >>= 1) {
+				        if (t < s) buf[t] += buf[t + s];
+				        __syncthreads();
+				    }
+				    if (t == 0) y[blockIdx.x] = buf[0];
+				}
+				extern "C" void row_sum_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 8 * 128 * sizeof(float));
+				    cudaMalloc(&dy, 8 * sizeof(float));
+				    cudaMemcpy(dx, x, 8 * 128 * sizeof(float), cudaMemcpyHostToDevice);
+				    row_sum<<<8, 128>>>(dx, dy);
+				    cudaMemcpy(y, dy, 8 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result result = verified("row_sum.cu", cuda, Dialect.VNNI);
+		String cpp = lifted(result);
+		// the constants move whole to the block, before the shared array they size, not one per thread
+		assertTrue(cpp.matches("(?s).*const int T = 128;\\s*const int HALF = T / 2;\\s*float buf\\[T\\];.*"), cpp);
+		assertFalse(cpp.contains("T[threadIdx_x]"), cpp);
+		assertTrue(cpp.contains("for (int s = HALF; s > 0; s >>= 1)"), cpp);
+		verified("row_sum.cu", cuda, Dialect.BANG);
+	}
+
+	@Test
+	public void constexprLocalsAndFileConstantsSizeArraysOfSequentialCode() {
+		String cpp = """
+				constexpr int K = 64;
+				const int PARTS = 4;
+				extern "C" void quarter_kernel(const float* x, float* y) {
+				    constexpr int Q = K / PARTS;
+				    float buf[Q];
+				    for (int i = 0; i < Q; ++i) buf[i] = x[i] * 2.0f;
+				    for (int i = 0; i < Q; ++i) y[i] = buf[i];
+				}
+				""";
+		verified("quarter.cpp", cpp, Dialect.BANG);
+		verified("quarter.cpp", cpp, Dialect.CUDA);
+	}
+
+	// ------------------------------------------------------------------ shuffle widths
+
+	private static String hipRowSum(String prelude, String width) {
+		return prelude + """
+				__global__ void rowsum(const float* x, float* y) {
+				    float v = x[blockIdx.x * 64 + threadIdx.x];
+				    for (int m = 32; m >= 1; m /= 2) {
+				        v += __shfl_xor(v, m, %s);
+				    }
+				    if (threadIdx.x == 0) y[blockIdx.x] = v;
+				}
+				extern "C" void rowsum_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    hipMalloc(&dx, 8 * 64 * sizeof(float));
+				    hipMalloc(&dy, 8 * sizeof(float));
+				    hipMemcpy(dx, x, 8 * 64 * sizeof(float), hipMemcpyHostToDevice);
+				    rowsum<<<8, 64>>>(dx, dy);
+				    hipMemcpy(y, dy, 8 * sizeof(float), hipMemcpyDeviceToHost);
+				    hipFree(dx); hipFree(dy);
+				}
+				""".formatted(width);
+	}
+
+	@Test
+	public void aShuffleWidthFromAMacroOrAConstantFolds() {
+		for (String[] style : new String[][] { { "#define WAVE 64\n", "WAVE" }, { "const int kWave = 64;\n", "kWave" } }) {
+			Translator.Result result = verified("rowsum.hip", hipRowSum(style[0], style[1]), Dialect.VNNI);
+			assertTrue(lifted(result).contains("((threadIdx_x % 64) ^ (m)) < 64 && "), lifted(result));
+		}
+		verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE"), Dialect.BANG);
+	}
+
+	@Test
+	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
+		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
+		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);
+		assertTrue(lifted(result).contains("((threadIdx_x % 64) ^ (m)) < ((threadIdx_x % 64) / 32 + 1) * 32 && "),
+				lifted(result));
+	}
+
+	@Test
+	public void aShuffleWidthNamedByTwoDifferentConstantsIsRefusedAtItsLine() {
+		String hip = hipRowSum("", "w").replace("float v = x[blockIdx.x * 64 + threadIdx.x];",
+				"float v = x[blockIdx.x * 64 + threadIdx.x];\n    { const int w = 32; v += __shfl_xor(v, 1, w); }")
+				.replace("for (int m = 32;", "const int w = 64;\n    for (int m = 32;");
+		RunRecord record = translate("rowsum.hip", hip, Dialect.VNNI).record();
+		assertFalse(record.verified());
+		assertTrue(record.reason().contains("line 3: the shuffle width must be a constant"), record.reason());
+	}
+
+	// ------------------------------------------------------------------ allocations
+
+	@Test
+	public void anAllocationThroughReinterpretCastIsLifted() {
+		String cuda = scale("""
+				    cudaMalloc(reinterpret_cast<void**>(&dx), 1024 * sizeof(float));
+				    cudaMalloc(static_cast<void**>((void*)&dy), 1024 * sizeof(float));
+				""", "");
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		assertFalse(lifted(result).contains("cudaMalloc"), lifted(result));
+		verified("scale.cu", cuda, Dialect.BANG);
+	}
+
+	@Test
+	public void anAllocationIntoAnUnnamedPlaceIsRefusedWithWhatWasWritten() {
+		String cuda = scale("""
+				    void** slot = (void**)&dx;
+				    cudaMalloc(slot, 1024 * sizeof(float));
+				    cudaMalloc(&dy, 1024 * sizeof(float));
+				""", "");
+		RunRecord record = translate("scale.cu", cuda, Dialect.VNNI).record();
+		assertFalse(record.verified());
+		assertTrue(record.reason().contains("line 8: cudaMalloc must be given the address of a named pointer "
+				+ "(&buffer); slot is not one"), record.reason());
+	}
+
+	// ------------------------------------------------------------------ math and loads
+
+	@Test
+	public void aReadOnlyCacheLoadBecomesAPlainLoad() {
+		String cuda = SCALE.replace("x[i] * 2.0f", "__ldg(&x[i]) * 2.0f") + SCALE_WRAPPER.formatted(PLAIN_ALLOCATION, "");
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		assertTrue(lifted(result).contains("(*(&x[i])) * 2.0f"), lifted(result));
+		verified("scale.cu", cuda, Dialect.BANG);
+	}
+
+	@Test
+	public void cudaFloatIntrinsicsRunAndBecomePortableMath() {
+		String cuda = SCALE.replace("x[i] * 2.0f",
+				"__fmaf_rn(x[i], 2.0f, 1.0f) + __fdividef(1.0f, 1.0f + __expf(-x[i])) * __saturatef(x[i])")
+				+ SCALE_WRAPPER.formatted(PLAIN_ALLOCATION, "");
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		String cpp = lifted(result);
+		assertFalse(cpp.contains("__fdividef") || cpp.contains("__saturatef") || cpp.contains("__fmaf_rn"), cpp);
+		assertTrue(cpp.contains("fminf(fmaxf(x[i], 0.0f), 1.0f)"), cpp);
+		verified("scale.cu", cuda, Dialect.BANG);
+	}
+
+	// ------------------------------------------------------------------ the runtime's status
+
+	@Test
+	public void statusReadsOfTheRuntimeAreSuccessInSequentialCode() {
+		String cuda = scale("""
+				    cudaError_t status = cudaMalloc(&dx, 1024 * sizeof(float));
+				    if (status != cudaSuccess) return;
+				    if (cudaMalloc(&dy, 1024 * sizeof(float)) != cudaSuccess) return;
+				""", """
+				    cudaError_t err = cudaGetLastError();
+				    if (err != cudaSuccess) {
+				        return;
+				    }
+				    if (cudaDeviceSynchronize() != cudaSuccess) return;
+				""");
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		String cpp = lifted(result);
+		assertTrue(cpp.contains("int err = 0;") && cpp.contains("int status = 0;"), cpp);
+		assertFalse(cpp.contains("cuda"), cpp);
+		verified("scale.cu", cuda, Dialect.BANG);
+		verified("scale.hip", cuda.replace("cuda", "hip"), Dialect.VNNI);
+	}
+
+	@Test
+	public void anErrorCheckingMacroAroundRuntimeCallsIsExpanded() {
+		String cuda = "#define CHECK(call) do { cudaError_t e = (call); if (e != cudaSuccess) { return; } } while (0)\n"
+				+ SCALE + SCALE_WRAPPER.formatted("""
+						    CHECK(cudaMalloc(&dx, 1024 * sizeof(float)));
+						    CHECK(cudaMalloc(&dy, 1024 * sizeof(float)));
+						""", "    CHECK(cudaGetLastError());\n").replace("cudaMemcpy(", "CHECK(cudaMemcpy(")
+						.replace("DeviceToHost);", "DeviceToHost));").replace("HostToDevice);", "HostToDevice));");
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		String cpp = lifted(result);
+		assertFalse(cpp.contains("CHECK") || cpp.contains("cuda"), cpp);
+		assertTrue(cpp.contains("int e = (0);"), cpp);
+		verified("scale.cu", cuda, Dialect.BANG);
+	}
+
+	@Test
+	public void aRuntimeCallWhoseStatusALoopReadsIsRefusedAtItsLine() {
+		String cuda = scale("""
+				    while (cudaMalloc(&dx, 1024 * sizeof(float)) != cudaSuccess) {
+				    }
+				    cudaMalloc(&dy, 1024 * sizeof(float));
+				""", "");
+		RunRecord record = translate("scale.cu", cuda, Dialect.VNNI).record();
+		assertFalse(record.verified());
+		assertTrue(record.reason().contains("line 7: cudaMalloc is used as a value where it cannot move to a statement"),
+				record.reason());
+	}
+}
