@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.xpiler.devices.tests.FloatBuffers.floats;
+import static org.xpiler.devices.tests.FloatBuffers.floatsOf;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -15,7 +15,6 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.xpiler.core.vm.Argument;
-import org.xpiler.core.vm.ElementType;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
@@ -82,23 +81,6 @@ public class AsyncCopyTest {
 
 	private static KernelSource source(String text) {
 		return new KernelSource(Path.of("async.mlu"), Dialect.BANG, text);
-	}
-
-	private static float[] floatsOf(Argument.Buffer buffer) {
-		ByteBuffer bytes = ByteBuffer.wrap(buffer.contents()).order(ByteOrder.LITTLE_ENDIAN);
-		float[] values = new float[buffer.contents().length / 4];
-		for (int i = 0; i < values.length; i++) {
-			values[i] = bytes.getFloat(i * 4);
-		}
-		return values;
-	}
-
-	private static Argument.Buffer floats(String name, float[] values) {
-		ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-		for (float v : values) {
-			bytes.putFloat(v);
-		}
-		return new Argument.Buffer(name, ElementType.F32, bytes.array());
 	}
 
 	@Test

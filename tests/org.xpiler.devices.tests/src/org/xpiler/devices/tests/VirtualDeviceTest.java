@@ -3,6 +3,8 @@ package org.xpiler.devices.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.xpiler.devices.tests.FloatBuffers.floats;
+import static org.xpiler.devices.tests.FloatBuffers.floatsOf;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -501,22 +503,5 @@ public class VirtualDeviceTest {
 			bytes.putInt(i * step);
 		}
 		return new Argument.Buffer(name, ElementType.I32, bytes.array());
-	}
-
-	private static Argument.Buffer floats(String name, float[] values) {
-		ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-		for (float v : values) {
-			bytes.putFloat(v);
-		}
-		return new Argument.Buffer(name, ElementType.F32, bytes.array());
-	}
-
-	private static float[] floatsOf(Argument.Buffer buffer) {
-		ByteBuffer bytes = ByteBuffer.wrap(buffer.contents()).order(ByteOrder.LITTLE_ENDIAN);
-		float[] values = new float[buffer.contents().length / 4];
-		for (int i = 0; i < values.length; i++) {
-			values[i] = bytes.getFloat(i * 4);
-		}
-		return values;
 	}
 }
