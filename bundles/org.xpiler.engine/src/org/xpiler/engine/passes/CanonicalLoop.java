@@ -7,6 +7,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.CompoundStatement;
@@ -100,15 +101,23 @@ public record CanonicalLoop(ForStatement loop, String variable, Expression lower
 	 */
 	public static boolean assignsAny(EObject root, Set<String> names) {
 		for (var it = root.eAllContents(); it.hasNext();) {
-			EObject o = it.next();
-			Expression target = o instanceof Assignment a ? a.getLeft()
-					: o instanceof Postfix p ? p.getOperand()
-							: o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")) ? u.getOperand() : null;
-			if (target instanceof Name n && names.contains(n.getName()) && !declares(root, n.getName())) {
+			if (writeTarget(it.next()) instanceof Name n && names.contains(n.getName()) && !declares(root, n.getName())) {
 				return true;
 			}
 		}
 		return false;
+	}
+
+	/** What {@code o} writes when it is an assignment (=, op=), an increment or a decrement; else null. */
+	public static Expression writeTarget(EObject o) {
+		return o instanceof Assignment a ? a.getLeft()
+				: o instanceof Postfix p ? p.getOperand()
+						: o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")) ? u.getOperand() : null;
+	}
+
+	/** Whether {@code root} (itself included) assigns, increments or decrements anything. */
+	public static boolean writesAnything(EObject root) {
+		return EcoreUtil2.eAllOfType(root, EObject.class).stream().anyMatch(o -> writeTarget(o) != null);
 	}
 
 	/** Whether {@code root} declares a variable {@code name} somewhere inside. */

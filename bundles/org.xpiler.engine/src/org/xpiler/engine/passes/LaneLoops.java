@@ -29,7 +29,6 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parenthesized;
-import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
@@ -178,11 +177,6 @@ final class LaneLoops {
 		return OptionalLong.empty();
 	}
 
-	private static boolean writes(EObject root) {
-		return EcoreUtil2.eAllOfType(root, EObject.class).stream().anyMatch(o -> o instanceof Assignment
-				|| o instanceof Postfix || o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")));
-	}
-
 	/** A vector declared before the loop, from scalars alone, that only the loop's lanes now read. */
 	private static void removeIfUnused(DeclarationStatement declaration) {
 		String name = declaration.getDeclaration().getDeclarators().get(0).getName();
@@ -239,7 +233,7 @@ final class LaneLoops {
 			// anything else now runs once per lane: only a scalar declaration that reads neither vectors nor the
 			// counter and writes nothing
 			boolean scalar = s instanceof DeclarationStatement d && !VECTOR.equals(d.getDeclaration().getType().getName())
-					&& !Snippets.mentions(s, counter) && !writes(s)
+					&& !Snippets.mentions(s, counter) && !CanonicalLoop.writesAnything(s)
 					&& EcoreUtil2.eAllOfType(s, Name.class).stream().noneMatch(n -> isVector(n.getName()));
 			return scalar ? printer.statement(s, 1) : null;
 		}
@@ -407,9 +401,8 @@ final class LaneLoops {
 		/** Whether the function assigns {@code name} or takes its address anywhere. */
 		private boolean assigned(String name) {
 			return EcoreUtil2.eAllOfType(function.getBody(), EObject.class).stream().anyMatch(o -> {
-				Expression target = o instanceof Assignment a ? a.getLeft()
-						: o instanceof Unary u && Set.of("&", "++", "--").contains(u.getOp()) ? u.getOperand()
-								: o instanceof Postfix p ? p.getOperand() : null;
+				Expression target = o instanceof Unary u && u.getOp().equals("&") ? u.getOperand()
+						: CanonicalLoop.writeTarget(o);
 				return target != null && Snippets.isName(Snippets.unparenthesized(target), name);
 			});
 		}

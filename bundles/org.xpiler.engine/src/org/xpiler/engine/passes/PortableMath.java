@@ -7,18 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
-import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
-import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
-import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
-import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.kernel.Unary;
 
 /**
  * Scalar math that one dialect has and another lacks, written with functions every dialect has:
@@ -113,17 +107,10 @@ final class PortableMath {
 		String text = EQUIVALENTS.get(Snippets.callee(c));
 		for (int i = 0; i < c.getArgs().size(); i++) {
 			String placeholder = "$" + i;
-			if (text.indexOf(placeholder) != text.lastIndexOf(placeholder) && writes(c.getArgs().get(i))) {
+			if (text.indexOf(placeholder) != text.lastIndexOf(placeholder) && CanonicalLoop.writesAnything(c.getArgs().get(i))) {
 				return true;
 			}
 		}
 		return false;
-	}
-
-	private static boolean writes(Expression e) {
-		List<EObject> nodes = new ArrayList<>(EcoreUtil2.eAllOfType(e, EObject.class));
-		nodes.add(e);
-		return nodes.stream().anyMatch(o -> o instanceof Assignment || o instanceof Postfix
-				|| o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")));
 	}
 }

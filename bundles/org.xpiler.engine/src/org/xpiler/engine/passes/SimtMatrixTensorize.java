@@ -29,12 +29,10 @@ import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
-import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypedefDeclaration;
-import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
@@ -354,10 +352,7 @@ public final class SimtMatrixTensorize implements Pass {
 		Statement finish = nest.finish();
 		Map<String, String> subscripts = new LinkedHashMap<>();
 		for (EObject o : EcoreUtil2.eAllOfType(finish, EObject.class)) {
-			Expression target = o instanceof Assignment a ? a.getLeft()
-					: o instanceof Postfix p ? p.getOperand()
-							: o instanceof Unary u && (u.getOp().equals("++") || u.getOp().equals("--")) ? u.getOperand()
-									: null;
+			Expression target = CanonicalLoop.writeTarget(o);
 			if (target == null || target instanceof Name n
 					&& (n.getName().equals(nest.accumulator()) || CanonicalLoop.declares(finish, n.getName()))) {
 				continue;
