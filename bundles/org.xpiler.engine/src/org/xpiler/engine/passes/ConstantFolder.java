@@ -5,9 +5,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.EcoreUtil2;
+import org.xpiler.core.vm.Program;
+import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
@@ -32,12 +36,23 @@ import org.xpiler.lang.kernel.Unary;
  * Integer constant folding over a host function's known values: launch configurations
  * ({@code (1024 + rows - 1) / rows}), buffer byte counts ({@code 64 * 128 * sizeof(float)}). Names fold when
  * {@link #define} gave them a value, members such as {@code block.x} when it was defined under that dotted name.
+ * Calls of the function-like macros {@link #defineMacro} was given expand as the preprocessor expands them.
  */
 public final class ConstantFolder {
+	private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_]\\w*");
+
 	private final Map<String, Long> values = new HashMap<>();
+	private final Map<String, Program.Definition> macros = new HashMap<>();
 
 	public void define(String name, long value) {
 		values.put(name, value);
+	}
+
+	/** A function-like macro ({@code #define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))}); others are ignored. */
+	public void defineMacro(Program.Definition macro) {
+		if (macro.parameters() != null && !macro.body().contains("#")) {
+			macros.put(macro.name(), macro);
+		}
 	}
 
 	public void forget(String name) {
@@ -74,10 +89,42 @@ public final class ConstantFolder {
 		case Unary u when u.getOp().equals("+") -> value(u.getOperand());
 		case Unary u when u.getOp().equals("~") -> ~value(u.getOperand());
 		case Binary b -> binary(b.getOp(), value(b.getLeft()), value(b.getRight()));
+		case Call c when c.getCallee() instanceof Name n && macros.containsKey(n.getName()) -> expanded(
+				macros.get(n.getName()), c.getArgs());
 		case Call c when c.getArgs().size() == 2 && c.getCallee() instanceof Name n -> extremum(n.getName(),
 				value(c.getArgs().get(0)), value(c.getArgs().get(1)));
 		default -> throw new NotConstant();
 		};
+	}
+
+	/**
+	 * The value of a macro call, expanded as text like the preprocessor does, so that a body without parentheses
+	 * around its parameters ({@code #define SQ(x) x * x}) means what it means in C. A macro is not expanded
+	 * inside its own expansion, as in C.
+	 */
+	private long expanded(Program.Definition macro, List<Expression> args) {
+		if (args.size() != macro.parameters().size()) {
+			throw new NotConstant();
+		}
+		Map<String, String> argumentTexts = new HashMap<>();
+		for (int i = 0; i < args.size(); i++) {
+			argumentTexts.put(macro.parameters().get(i), Dialect.VNNI.printer().expression(args.get(i)));
+		}
+		Matcher identifier = IDENTIFIER.matcher(macro.body());
+		StringBuilder text = new StringBuilder();
+		while (identifier.find()) {
+			identifier.appendReplacement(text,
+					Matcher.quoteReplacement(argumentTexts.getOrDefault(identifier.group(), identifier.group())));
+		}
+		identifier.appendTail(text);
+		macros.remove(macro.name());
+		try {
+			return value(Snippets.expression(text.toString(), Dialect.VNNI));
+		} catch (IllegalArgumentException notAnExpression) {
+			throw new NotConstant();
+		} finally {
+			macros.put(macro.name(), macro);
+		}
 	}
 
 	/** {@code min(a, b)} and {@code max(a, b)}, which launch sizes use to cap the grid. */

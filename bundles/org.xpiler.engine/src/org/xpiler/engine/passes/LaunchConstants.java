@@ -8,11 +8,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
@@ -36,8 +35,8 @@ import org.xpiler.lang.kernel.Unary;
 
 /**
  * The compile-time values of a host wrapper, which size its launches and scratch buffers: the file's
- * object-like macros ({@code #define N 4096}) and constants ({@code const int ROWS = 48;}), the named constants of the dialect's catalog
- * ({@code CNRT_FUNC_TYPE_UNION1}), the wrapper's scalars that are initialized with a constant and never written
+ * macros ({@code #define N 4096}, {@code #define CEIL_DIV(a, b) ...}) and constants
+ * ({@code const int ROWS = 48;}), the named constants of the dialect's catalog ({@code CNRT_FUNC_TYPE_UNION1}), the wrapper's scalars that are initialized with a constant and never written
  * again, and its launch dimensions: {@code dim3 grid(n / 256);}, {@code dim3 grid = dim3(8, 2);},
  * {@code cnrtDim3_t dim = {16, 1, 1};}, or a dimension declared bare and set member by member at the top of the
  * wrapper ({@code dim.x = 16; dim.y = 1; dim.z = 1;}). Members of a dimension fold too ({@code block.x}).
@@ -46,7 +45,6 @@ import org.xpiler.lang.kernel.Unary;
  */
 final class LaunchConstants {
 	private static final Set<String> DIMENSION_TYPES = Set.of("dim3", "cnrtDim3_t");
-	private static final Pattern DEFINE = Pattern.compile("#\\s*define\\s+(\\w+)\\s+(.+)");
 
 	private final ConstantFolder folder = new ConstantFolder();
 	private final Map<String, int[]> dimensions = new HashMap<>();
@@ -75,10 +73,7 @@ final class LaunchConstants {
 		});
 		for (var item : Snippets.topLevelItems(unit)) {
 			if (item instanceof Directive d) {
-				Matcher define = DEFINE.matcher(d.getText().strip());
-				if (define.matches()) {
-					macro(define.group(1), define.group(2).replaceAll("//.*$", "").strip());
-				}
+				Program.Definition.of(d.getText()).ifPresent(this::macro);
 			} else if (item instanceof Declaration d && ConstantFolder.isConstant(d)) {
 				for (Declarator x : d.getDeclarators()) { // const int ROWS = 48; at file scope
 					if (x.getPointers().isEmpty() && x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
@@ -115,14 +110,18 @@ final class LaunchConstants {
 		});
 	}
 
-	private void macro(String name, String value) {
+	private void macro(Program.Definition macro) {
+		if (macro.parameters() != null) {
+			folder.defineMacro(macro); // CEIL_DIV(n, 256)
+			return;
+		}
 		try {
-			OptionalLong folded = folder.fold(Snippets.expression(value, Dialect.VNNI));
+			OptionalLong folded = folder.fold(Snippets.expression(macro.body(), Dialect.VNNI));
 			if (folded.isPresent()) {
-				declare(name, folded);
+				declare(macro.name(), folded);
 			}
 		} catch (IllegalArgumentException notAnExpression) {
-			// a macro that is not a constant (a function-like or statement macro) does not size launches
+			// a macro that is not a constant (a statement macro) does not size launches
 		}
 	}
 

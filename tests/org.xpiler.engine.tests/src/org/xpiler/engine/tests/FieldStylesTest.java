@@ -152,6 +152,32 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aLaunchSizedWithFunctionLikeMacrosFoldsAsThePreprocessorExpandsThem() {
+		String cuda = """
+				#define THREADS 128
+				#define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+				#define HALF_OF(n) n / 2
+				__global__ void scale(const float* x, float* y, int n) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    if (i < n) y[i] = x[i] * 2.0f;
+				}
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 1000 * sizeof(float));
+				    cudaMalloc(&dy, 1000 * sizeof(float));
+				    cudaMemcpy(dx, x, 1000 * sizeof(float), cudaMemcpyHostToDevice);
+				    int blocks = min(CEIL_DIV(HALF_OF(1000 + 1000), THREADS), 64);
+				    scale<<<blocks, THREADS>>>(dx, dy, 1000);
+				    cudaMemcpy(y, dy, 1000 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		// HALF_OF(1000 + 1000) is 1000 + 1000 / 2 as text, so the grid has (1500 + 127) / 128 = 12 blocks
+		assertTrue(lifted(result).contains("blockIdx_x < 12"), lifted(result));
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);
