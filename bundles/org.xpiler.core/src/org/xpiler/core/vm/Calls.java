@@ -15,6 +15,7 @@ import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateParameter;
 
 /**
@@ -84,25 +85,28 @@ final class Calls {
 	Ex templateCall(TemplateCall call) {
 		int site = program.site(call);
 		List<Ex> args = call.getArgs().stream().map(ec::compile).toList();
-		List<TemplateArgument> templateArgs = call.getTemplateArgs();
 		List<FunctionDefinition> candidates = program.functions.getOrDefault(call.getFunction(), List.of());
 		for (FunctionDefinition f : candidates) {
 			if (f.getTemplate() != null && f.getParams().size() == args.size()) {
-				Map<String, VmType> explicit = new HashMap<>();
-				List<TemplateParameter> params = f.getTemplate().getParams();
-				for (int i = 0; i < Math.min(params.size(), templateArgs.size()); i++) {
-					TemplateArgument a = templateArgs.get(i);
-					if (a.getType() != null) {
-						explicit.put(params.get(i).getName(), program.types.typeName(a.getType(), fc.bindings));
-					} else {
-						explicit.put(params.get(i).getName(),
-								new VmType.TemplateValue(program.constantValue(a.getValue(), fc)));
-					}
-				}
-				return call(call.getFunction(), args, explicit, call, site);
+				return call(call.getFunction(), args, explicitBindings(f, call.getTemplateArgs()), call, site);
 			}
 		}
 		return call(call.getFunction(), args, Map.of(), call, site);
+	}
+
+	/** The template parameters of {@code f} that {@code templateArgs} give, in order ({@code f<float, 4>}). */
+	private Map<String, VmType> explicitBindings(FunctionDefinition f, List<TemplateArgument> templateArgs) {
+		Map<String, VmType> explicit = new HashMap<>();
+		List<TemplateParameter> params = f.getTemplate().getParams();
+		for (int i = 0; i < Math.min(params.size(), templateArgs.size()); i++) {
+			TemplateArgument a = templateArgs.get(i);
+			if (a.getType() != null) {
+				explicit.put(params.get(i).getName(), program.types.typeName(a.getType(), fc.bindings));
+			} else {
+				explicit.put(params.get(i).getName(), new VmType.TemplateValue(program.constantValue(a.getValue(), fc)));
+			}
+		}
+		return explicit;
 	}
 
 	private Ex call(String name, List<Ex> args, Map<String, VmType> explicit, Expression at, int site) {
@@ -347,13 +351,22 @@ final class Calls {
 
 	Ex launch(KernelLaunch launch) {
 		int site = program.site(launch);
-		if (!(launch.getKernel() instanceof Name name)) {
-			throw ec.error(launch, "a launch must name its kernel");
+		String name = switch (launch.getKernel()) {
+		case Name n -> n.getName();
+		case TemplateId id -> id.getName();
+		default -> throw ec.error(launch, "a launch must name its kernel");
+		};
+		FunctionDefinition kernel = program.functions.getOrDefault(name, List.of()).stream().findFirst()
+				.orElseThrow(() -> ec.error(launch, "the kernel '" + name + "' is not defined in this file"));
+		Map<String, VmType> explicit = Map.of();
+		if (launch.getKernel() instanceof TemplateId id) {
+			if (kernel.getTemplate() == null) {
+				throw ec.error(launch, "the kernel '" + name + "' is not a template");
+			}
+			explicit = explicitBindings(kernel, id.getTemplateArgs());
 		}
-		FunctionDefinition kernel = program.functions.getOrDefault(name.getName(), List.of()).stream().findFirst()
-				.orElseThrow(() -> ec.error(launch, "the kernel '" + name.getName() + "' is not defined in this file"));
 		List<Ex> args = launch.getArgs().stream().map(ec::compile).toList();
-		CompiledFunction compiled = instantiate(kernel, deduce(kernel, args, Map.of(), launch));
+		CompiledFunction compiled = instantiate(kernel, deduce(kernel, args, explicit, launch));
 		List<Ex> config = launch.getConfig().stream().map(ec::compile).toList();
 		return Launches.launch(program, ec, kernel, compiled, config, args, launch, site);
 	}

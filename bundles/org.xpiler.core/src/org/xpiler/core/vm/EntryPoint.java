@@ -19,6 +19,8 @@ import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.Specifier;
+import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
@@ -107,8 +109,12 @@ public record EntryPoint(FunctionDefinition function, Kind kind, List<EntryParam
 			f.eAllContents().forEachRemaining(o -> {
 				if (o instanceof Call call && call.getCallee() instanceof Name name) {
 					called.add(name.getName());
+				} else if (o instanceof TemplateCall call) {
+					called.add(call.getFunction());
 				} else if (o instanceof KernelLaunch launch && launch.getKernel() instanceof Name name) {
 					called.add(name.getName());
+				} else if (o instanceof KernelLaunch launch && launch.getKernel() instanceof TemplateId id) {
+					called.add(id.getName());
 				}
 			});
 		}

@@ -38,6 +38,8 @@ import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.TemplateArgument;
+import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
@@ -247,6 +249,7 @@ final class SimtLoops {
 			}
 		});
 		LaunchConstants configurations = new LaunchConstants(unit, body, from);
+		TemplateKernels templates = new TemplateKernels(configurations, f, from);
 		List<EObject> launches = new ArrayList<>();
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof KernelLaunch || o instanceof Call c && "hipLaunchKernelGGL".equals(Snippets.callee(c))) {
@@ -276,6 +279,11 @@ final class SimtLoops {
 			int[] grid = launchDimensions(configurations, config.get(0), launch);
 			int[] block = launchDimensions(configurations, config.get(1), launch);
 			FunctionDefinition instance = launchCounts.get(name) > 1 ? EcoreUtil.copy(kernel) : kernel;
+			if (kernel.getTemplate() != null) {
+				instance = templates.instance(kernel, launch, templateArguments(launch), launchArgs(launch));
+			} else if (!templateArguments(launch).isEmpty()) {
+				throw PassRefusal.at(launch, "the kernel " + name + " is not a template");
+			}
 			String text = new KernelBody(unit, instance, grid, block, sharedBytes).lift(launchArgs(launch),
 					printer.expression((Expression) launch));
 			List<Statement> lifted = Snippets.statements(text, from);
@@ -453,11 +461,20 @@ final class SimtLoops {
 	}
 
 	private static String kernelName(EObject launch) {
-		Expression callee = launch instanceof KernelLaunch l ? l.getKernel() : ((Call) launch).getArgs().get(0);
-		if (callee instanceof Name n) {
-			return n.getName();
-		}
-		throw PassRefusal.at(launch, "only launches of a kernel by name are lifted (no templates or pointers)");
+		return switch (launchedKernel(launch)) {
+		case Name n -> n.getName();
+		case TemplateId id -> id.getName();
+		default -> throw PassRefusal.at(launch, "only launches of a kernel by name are lifted (not through a pointer)");
+		};
+	}
+
+	private static Expression launchedKernel(EObject launch) {
+		return launch instanceof KernelLaunch l ? l.getKernel() : ((Call) launch).getArgs().get(0);
+	}
+
+	/** The template arguments written at the launch ({@code k<128><<<...>>>}), none for a plain name. */
+	private static List<TemplateArgument> templateArguments(EObject launch) {
+		return launchedKernel(launch) instanceof TemplateId id ? id.getTemplateArgs() : List.of();
 	}
 
 	private static List<Expression> launchConfig(EObject launch) {

@@ -64,6 +64,7 @@ import org.xpiler.lang.kernel.StringLiteral;
 import org.xpiler.lang.kernel.SwitchStatement;
 import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateHeader;
 import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TopLevel;
@@ -452,6 +453,7 @@ public class KernelPrinter {
 				: "sizeof " + expression(sizeOf.getOperand());
 		case Index index -> expression(index.getTarget()) + "[" + expression(index.getIndex()) + "]";
 		case Call call -> expression(call.getCallee()) + "(" + expressions(call.getArgs()) + ")";
+		case TemplateId id -> id.getName() + "<" + templateArguments(id.getTemplateArgs()) + ">";
 		case TemplateCall call -> call.getFunction() + "<" + templateArguments(call.getTemplateArgs()) + ">("
 				+ expressions(call.getArgs()) + ")";
 		case KernelLaunch launch -> expression(launch.getKernel()) + "<<<" + expressions(launch.getConfig())

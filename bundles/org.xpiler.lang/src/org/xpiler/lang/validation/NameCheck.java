@@ -31,6 +31,7 @@ import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateHeader;
 import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TopLevel;
@@ -203,6 +204,7 @@ final class NameCheck {
 		}
 		case Call call -> checkCall(call);
 		case TemplateCall call -> requireKnown(call.getFunction(), call, "function");
+		case TemplateId id -> requireKnown(id.getName(), id, "function");
 		case NamedType type -> requireKnown(type.getName(), type, "type");
 		default -> {
 		}

@@ -60,6 +60,34 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void aTemplateKernelRunsWithTheArgumentsOfItsLaunch() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("reverse.cu", """
+				template <int BLOCK, typename T, int SCALE = 3>
+				__global__ void reverse(const T* x, T* y) {
+				    __shared__ T buf[BLOCK];
+				    int i = blockIdx.x * BLOCK + threadIdx.x;
+				    buf[threadIdx.x] = x[i];
+				    __syncthreads();
+				    y[i] = buf[BLOCK - 1 - threadIdx.x] * (T)SCALE;
+				}
+				extern "C" void reverse_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 256 * sizeof(float));
+				    cudaMalloc(&dy, 256 * sizeof(float));
+				    cudaMemcpy(dx, x, 256 * sizeof(float), cudaMemcpyHostToDevice);
+				    reverse<64, float><<<4, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 256 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		for (int i = 0; i < 256; i++) {
+			assertEquals(x[i / 64 * 64 + 63 - i % 64] * 3, y[i], "y[" + i + "]");
+		}
+	}
+
+	@Test
 	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
 				extern "C" void sized_kernel(const float* x, float* y) {

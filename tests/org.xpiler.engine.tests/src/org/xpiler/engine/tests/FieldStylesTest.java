@@ -178,6 +178,36 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aTemplateKernelIsLiftedAsTheInstanceItsLaunchRuns() {
+		String cuda = """
+				template <int BLOCK, typename T, int SCALE = 3>
+				__global__ void reverse(const T* x, T* y) {
+				    __shared__ T buf[BLOCK];
+				    int i = blockIdx.x * BLOCK + threadIdx.x;
+				    buf[threadIdx.x] = x[i];
+				    __syncthreads();
+				    y[i] = buf[BLOCK - 1 - threadIdx.x] * (T)SCALE;
+				}
+				extern "C" void reverse_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 256 * sizeof(float));
+				    cudaMalloc(&dy, 256 * sizeof(float));
+				    cudaMemcpy(dx, x, 256 * sizeof(float), cudaMemcpyHostToDevice);
+				    reverse<%s><<<4, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 256 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		// the type given at the launch, or deduced from the buffer passed for x
+		for (String arguments : new String[] { "64, float", "64" }) {
+			Translator.Result result = verified("reverse.cu", cuda.formatted(arguments), Dialect.VNNI);
+			assertTrue(lifted(result).contains("float buf[64]"), lifted(result));
+			assertTrue(lifted(result).contains("buf[64 - 1 - threadIdx_x] * (float)3"), lifted(result));
+			verified("reverse.cu", cuda.formatted(arguments), Dialect.BANG);
+		}
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);

@@ -11,6 +11,7 @@ import org.eclipse.xtext.EcoreUtil2;
 import org.junit.jupiter.api.Test;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CxxCast;
 import org.xpiler.lang.kernel.Declaration;
@@ -19,6 +20,7 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.parsing.KernelParser;
 import org.xpiler.lang.parsing.ParsedKernel;
 
@@ -97,6 +99,32 @@ public class ConstructsTest {
 		KernelLaunch launch = EcoreUtil2.getAllContentsOfType(parsed.unit(), KernelLaunch.class).get(0);
 		assertEquals(4, launch.getConfig().size());
 		assertEquals(3, launch.getArgs().size());
+	}
+
+	@Test
+	public void templateKernelLaunchesAndAutoDeclarations() {
+		ParsedKernel parsed = clean("norm.cu", """
+				template <int BLOCK, typename T>
+				__global__ void norm(const T* x, T* y, bool flag) {
+				    auto i = blockIdx.x * BLOCK + threadIdx.x;
+				    const auto& v = x[i];
+				    y[i] = v;
+				}
+
+				extern "C" void norm_kernel(const float* x, float* y) {
+				    const int a = 1, b = 2, c = 3;
+				    norm<128, float><<<8, 128>>>(x, y, a < b > c);
+				}
+				""", Dialect.CUDA);
+		KernelLaunch launch = EcoreUtil2.getAllContentsOfType(parsed.unit(), KernelLaunch.class).get(0);
+		TemplateId kernel = assertInstanceOf(TemplateId.class, launch.getKernel());
+		assertEquals("norm", kernel.getName());
+		assertEquals(2, kernel.getTemplateArgs().size());
+		// without a launch after it, `a < b > c` stays two comparisons
+		assertInstanceOf(Binary.class, launch.getArgs().get(2));
+		assertEquals(List.of("auto", "auto"), EcoreUtil2.getAllContentsOfType(parsed.unit(), Declaration.class).stream()
+				.filter(d -> d.getType() instanceof BuiltinType t && t.getName().equals("auto"))
+				.map(d -> ((BuiltinType) d.getType()).getName()).toList());
 	}
 
 	@Test

@@ -1,0 +1,136 @@
+package org.xpiler.engine.passes;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+import org.eclipse.emf.ecore.EObject;
+import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.DeclarationStatement;
+import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.Parameter;
+import org.xpiler.lang.kernel.TemplateArgument;
+import org.xpiler.lang.kernel.TemplateParameter;
+import org.xpiler.lang.kernel.TypeName;
+import org.xpiler.lang.kernel.TypeSpecifier;
+
+/**
+ * The instance of a template kernel for one launch, as the compiler instantiates it: a copy of the kernel
+ * without its template header, each value parameter replaced by its value and each type parameter by its type.
+ * Arguments come from the launch ({@code layernorm<128, float><<<rows, 128>>>(...)}), else from the
+ * parameter's default, else, for a type, from the declared type of the pointer passed for a parameter of that
+ * type ({@code const T* x} given {@code float* d_x}).
+ *
+ * <pre>
+ * template &lt;int BLOCK&gt; __global__ void k(float* y) { __shared__ float s[BLOCK]; ... }   launched k&lt;128&gt;&lt;&lt;&lt;8, 128&gt;&gt;&gt;(d_y)
+ * instance:                 __global__ void k(float* y) { __shared__ float s[128]; ... }
+ * </pre>
+ */
+final class TemplateKernels {
+	private final LaunchConstants constants;
+	private final FunctionDefinition wrapper;
+	private final Dialect dialect;
+
+	/** Instances for launches in {@code wrapper}, whose values fold with {@code constants}. */
+	TemplateKernels(LaunchConstants constants, FunctionDefinition wrapper, Dialect dialect) {
+		this.constants = constants;
+		this.wrapper = wrapper;
+		this.dialect = dialect;
+	}
+
+	/** The instance of {@code kernel} that {@code launch} runs with the explicit {@code arguments}. */
+	FunctionDefinition instance(FunctionDefinition kernel, EObject launch, List<TemplateArgument> arguments,
+			List<Expression> launchArgs) {
+		List<TemplateParameter> parameters = kernel.getTemplate().getParams();
+		if (arguments.size() > parameters.size()) {
+			throw PassRefusal.at(launch, kernel.getName() + " takes " + parameters.size() + " template arguments, not "
+					+ arguments.size());
+		}
+		Map<String, Expression> values = new HashMap<>();
+		Map<String, TypeSpecifier> types = new HashMap<>();
+		for (int i = 0; i < parameters.size(); i++) {
+			TemplateParameter parameter = parameters.get(i);
+			TemplateArgument argument = i < arguments.size() ? arguments.get(i) : null;
+			if (parameter.getKind() != null) {
+				TypeName type = argument != null ? argument.getType() : parameter.getDefaultType();
+				types.put(parameter.getName(), type != null ? plainType(type, launch) : deduced(kernel, parameter, launch,
+						launchArgs));
+			} else {
+				Expression value = argument != null ? argument.getValue() : parameter.getDefaultValue();
+				OptionalLong folded = value == null ? OptionalLong.empty() : constants.value(value);
+				if (folded.isEmpty()) {
+					throw PassRefusal.at(launch, "the template argument " + parameter.getName() + " of " + kernel.getName()
+							+ " is not a compile-time constant");
+				}
+				values.put(parameter.getName(), Snippets.expression(Long.toString(folded.getAsLong()), dialect));
+			}
+		}
+		FunctionDefinition instance = EcoreUtil.copy(kernel);
+		instance.setTemplate(null);
+		List<EObject> uses = new ArrayList<>();
+		instance.eAllContents().forEachRemaining(uses::add);
+		for (EObject use : uses) {
+			if (use instanceof Name n && values.containsKey(n.getName())) {
+				EcoreUtil.replace(n, EcoreUtil.copy(values.get(n.getName())));
+			} else if (use instanceof NamedType t && types.containsKey(t.getName())) {
+				EcoreUtil.replace(t, EcoreUtil.copy(types.get(t.getName())));
+			}
+		}
+		return instance;
+	}
+
+	/** A type argument that replaces a type name alone: no pointers or qualifiers of its own. */
+	private static TypeSpecifier plainType(TypeName type, EObject launch) {
+		if (!type.getPointers().isEmpty() || !type.getSpecifiers().isEmpty()) {
+			throw PassRefusal.at(launch, "a template type argument with pointers or qualifiers is not lifted");
+		}
+		return type.getType();
+	}
+
+	/** The type {@code parameter} gets from the declared type of a pointer the launch passes for it. */
+	private TypeSpecifier deduced(FunctionDefinition kernel, TemplateParameter parameter, EObject launch,
+			List<Expression> launchArgs) {
+		for (int i = 0; i < kernel.getParams().size() && i < launchArgs.size(); i++) {
+			Parameter p = kernel.getParams().get(i);
+			if (p.getType() instanceof NamedType t && t.getName().equals(parameter.getName())
+					&& launchArgs.get(i) instanceof Name n) {
+				TypeSpecifier declared = declaredType(n.getName(), p.getDeclarator().getPointers().size());
+				if (declared != null) {
+					return declared;
+				}
+			}
+		}
+		throw PassRefusal.at(launch, "cannot deduce the template parameter " + parameter.getName() + " of "
+				+ kernel.getName() + "; give it at the launch");
+	}
+
+	/**
+	 * The type specifier the wrapper declares {@code name} with, as a parameter or a local, if it declares it
+	 * once and with {@code pointers} levels of pointer.
+	 */
+	private TypeSpecifier declaredType(String name, int pointers) {
+		List<TypeSpecifier> found = new ArrayList<>();
+		for (Parameter p : wrapper.getParams()) {
+			if (name.equals(p.getDeclarator().getName()) && p.getDeclarator().getPointers().size() == pointers) {
+				found.add(p.getType());
+			}
+		}
+		wrapper.getBody().eAllContents().forEachRemaining(o -> {
+			if (o instanceof DeclarationStatement d) {
+				for (Declarator x : d.getDeclaration().getDeclarators()) {
+					if (name.equals(x.getName()) && x.getPointers().size() == pointers) {
+						found.add(d.getDeclaration().getType());
+					}
+				}
+			}
+		});
+		return found.size() == 1 ? found.get(0) : null;
+	}
+}
