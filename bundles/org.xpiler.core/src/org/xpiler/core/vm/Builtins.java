@@ -145,8 +145,11 @@ final class Builtins {
 			return wmma;
 		}
 		switch (name) {
-		case "printf":
-			return Ex.constant(VmType.I32, 0L); // output is not part of a kernel's result
+		case "printf", "fprintf", "puts", "fputs":
+			// output is not part of a kernel's result; the arguments (stderr, cudaGetErrorString(e)) are not computed
+			return Ex.constant(VmType.I32, 0L);
+		case "exit", "abort", "std::exit", "std::abort":
+			return terminate(name, site);
 		case "hipLaunchKernelGGL": {
 			if (models.size() < 5 || !(models.get(0) instanceof Name kernel)) {
 				throw ec.error(models.isEmpty() ? null : models.get(0),
@@ -164,6 +167,17 @@ final class Builtins {
 		default:
 			return null;
 		}
+	}
+
+	/** A call that ends the program (an error path's {@code exit(1)}): when it runs, the run fails there. */
+	private Ex terminate(String name, int site) {
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				throw new VmError(program.site(site), f.lane.describe(),
+						"the program called " + name + "(), ending the run");
+			}
+		};
 	}
 
 	// ---------------------------------------------------------------- native functions

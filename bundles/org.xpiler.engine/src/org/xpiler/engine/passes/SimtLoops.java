@@ -58,6 +58,8 @@ final class SimtLoops {
 	private static final Set<String> SPECIAL = Set.of("threadIdx", "blockIdx", "blockDim", "gridDim");
 	private static final Set<String> DROPPED_RUNTIME = Set.of("DeviceSynchronize", "GetLastError", "PeekAtLastError",
 			"StreamSynchronize", "ThreadSynchronize", "DeviceReset");
+	/** The runtime's descriptions of a status, which only error paths read. */
+	private static final Set<String> ERROR_DESCRIPTIONS = Set.of("GetErrorString", "GetErrorName");
 	/** The runtime calls with an effect that lifting turns into sequential code (or drops, for Free). */
 	private static final Set<String> LIFTED_RUNTIME = Set.of("Malloc", "Free", "Memcpy", "Memset");
 	/** A string or character literal, a number ({@code 1.0f}, {@code 0x1F}) or an identifier of a macro body. */
@@ -195,14 +197,24 @@ final class SimtLoops {
 		scratch.removeAll(alias.keySet());
 		LaunchConstants sizes = new LaunchConstants(unit, body, from);
 		Map<Statement, String> scratchAllocations = new LinkedHashMap<>();
+		// in sequential code every runtime call succeeds: status reads are 0, and the error paths they guard are dead
 		for (Call call : runtimeCalls) {
 			String what = runtime(Snippets.callee(call));
 			Statement statement = Snippets.enclosingStatement(call);
+			if ((!(statement instanceof ExpressionStatement es) || es.getExpression() != call)
+					&& !ERROR_DESCRIPTIONS.contains(what)) {
+				statusRead(call, what);
+			}
+		}
+		new DeadBranches(new LaunchConstants(unit, f, from)).removeDecided(body);
+		for (Call call : runtimeCalls) {
+			String what = runtime(Snippets.callee(call));
+			Statement statement = Snippets.enclosingStatement(call);
+			if (!EcoreUtil.isAncestor(body, call)) {
+				continue; // a status read, now 0, or a call on a dead error path
+			}
 			if (!(statement instanceof ExpressionStatement es) || es.getExpression() != call) {
-				statement = statusRead(call, what);
-				if (statement == null) {
-					continue;
-				}
+				throw PassRefusal.at(call, Snippets.callee(call) + " has no sequential counterpart");
 			}
 			switch (what) {
 			case "Malloc" -> {
@@ -291,6 +303,7 @@ final class SimtLoops {
 		}
 		configurations.removeDimensions(body);
 		runtimeEnumsAsIntegers(body);
+		DeadBranches.removeEmptyOnceLoops(body);
 		WrapperBuffers.removeUnusedDeclarations(body);
 		String text = printer.topLevel(f);
 		boolean externC = f.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.LinkageSpecifier);
@@ -354,14 +367,14 @@ final class SimtLoops {
 	 * A runtime call whose status the wrapper reads ({@code cudaError_t err = cudaGetLastError();},
 	 * {@code if (cudaMalloc(&d_x, bytes) != cudaSuccess) return;}). Sequential code has no runtime errors, so
 	 * the status is success, 0: a call without effect there (a status query, a synchronization) is replaced by
-	 * 0 and null returned; a call with an effect moves to a statement of its own just before, where the
-	 * wrapper's other calls are lifted, and that statement is returned. It moves only where that keeps the order
-	 * of effects: its statement must evaluate it once, unconditionally, with no other call or side effect.
+	 * 0; a call with an effect moves to a statement of its own just before, where the wrapper's other calls are
+	 * lifted. It moves only where that keeps the order of effects: its statement must evaluate it once,
+	 * unconditionally, with no other call or side effect.
 	 */
-	private Statement statusRead(Call call, String what) {
+	private void statusRead(Call call, String what) {
 		if (DROPPED_RUNTIME.contains(what)) {
 			EcoreUtil.replace(call, Snippets.expression("0", from));
-			return null;
+			return;
 		}
 		if (!LIFTED_RUNTIME.contains(what)) {
 			throw PassRefusal.at(call, Snippets.callee(call) + " has no sequential counterpart");
@@ -383,7 +396,6 @@ final class SimtLoops {
 		ExpressionStatement alone = KernelFactory.eINSTANCE.createExpressionStatement();
 		alone.setExpression(call);
 		block.getStatements().add(at, alone);
-		return alone;
 	}
 
 	/**

@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
@@ -36,6 +38,8 @@ import org.xpiler.lang.kernel.TranslationUnit;
 public final class SimtRuntimeMapping implements Pass {
 	private static final Map<String, String> CUDA_TO_HIP_SPECIAL = Map.of("cudaMallocHost", "hipHostMalloc",
 			"cudaFreeHost", "hipHostFree", "__nv_bfloat16", "__hip_bfloat16", "nv_bfloat16", "hip_bfloat16");
+	private static final Pattern DEFINE = Pattern.compile("#\\s*define\\b");
+	private static final Pattern STRING_OR_IDENTIFIER = Pattern.compile("\"(?:\\\\.|[^\"\\\\])*\"|[A-Za-z_]\\w*");
 	private static final Map<String, String> HEADERS_CUDA_TO_HIP = Map.of("cuda_runtime.h", "hip/hip_runtime.h",
 			"cuda.h", "hip/hip_runtime.h", "cuda_fp16.h", "hip/hip_fp16.h", "cuda_bf16.h", "hip/hip_bf16.h");
 
@@ -83,7 +87,7 @@ public final class SimtRuntimeMapping implements Pass {
 		unit.eAllContents().forEachRemaining(nodes::add);
 		for (EObject node : nodes) {
 			switch (node) {
-			case Directive directive -> directive.setText(header(directive.getText(), toHip));
+			case Directive directive -> directive.setText(macroBody(header(directive.getText(), toHip), from, to));
 			case NamedType type -> type.setName(rename(type.getName(), from, to));
 			case Call call when call.getCallee() instanceof Name callee -> mapCall(call, callee, toHip, sourceWarp);
 			case Name name when name.getName().equals("warpSize") -> EcoreUtil.replace(name, literal(sourceWarp));
@@ -148,6 +152,24 @@ public final class SimtRuntimeMapping implements Pass {
 			}
 		}
 		return directive;
+	}
+
+	/**
+	 * A {@code #define} with the runtime's names in its body renamed ({@code cudaError_t}, {@code cudaSuccess},
+	 * {@code cudaGetErrorString} in an error-check macro); string literals are left as they are.
+	 */
+	private static String macroBody(String directive, Dialect from, Dialect to) {
+		if (!DEFINE.matcher(directive).lookingAt()) {
+			return directive;
+		}
+		Matcher token = STRING_OR_IDENTIFIER.matcher(directive);
+		StringBuilder mapped = new StringBuilder();
+		while (token.find()) {
+			String text = token.group();
+			token.appendReplacement(mapped, Matcher.quoteReplacement(text.startsWith("\"") ? text : rename(text, from, to)));
+		}
+		token.appendTail(mapped);
+		return mapped.toString();
 	}
 
 	private static IntLiteral literal(int value) {

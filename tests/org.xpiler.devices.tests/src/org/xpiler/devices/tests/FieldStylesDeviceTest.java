@@ -88,6 +88,28 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void anErrorPathPrintsNothingAndAnExitThatRunsEndsTheRunAtItsLine() {
+		KernelSource kernel = source("halve.cpp", """
+				#include <cstdio>
+				#include <cstdlib>
+				extern "C" void halve_kernel(const float* x, float* y) {
+				    for (int i = 0; i < 8; ++i) {
+				        if (x[i] != x[i]) { fprintf(stderr, "NaN at %d\\n", i); exit(1); }
+				        y[i] = x[i] / 2.0f;
+				    }
+				    if (y[0] == y[0]) {
+				        exit(3);
+				    }
+				}
+				""");
+		DeviceException e = assertThrows(DeviceException.class,
+				() -> new KernelRuns().run(device, kernel, Map.of(), 1, RunRequest.of(List.of())));
+		Diagnostic d = e.diagnostics().get(0);
+		assertEquals(9, d.line(), d.format());
+		assertTrue(d.message().contains("the program called exit()"), d.format());
+	}
+
+	@Test
 	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
 				extern "C" void sized_kernel(const float* x, float* y) {
