@@ -17,9 +17,11 @@ import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
+import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.Unary;
@@ -91,10 +93,9 @@ final class FunctionCompiler {
 			}
 			String name = p.getDeclarator().getName() == null ? "__unnamed" + parameters.size() : p.getDeclarator().getName();
 			if (type instanceof VmType.Reference reference) {
-				// the caller's variable: its address arrives in the slot, and the callee must not free it
-				int slot = longSlots++;
-				scopes.peek().put(name, new Var(name, reference.target(), Storage.MEMORY, slot));
-				parameters.add(new CompiledFunction.Slot(name, type, slot, false));
+				// the caller's variable: its address arrives in the slot
+				Var var = declareReference(name, reference.target());
+				parameters.add(new CompiledFunction.Slot(name, type, var.slot(), false));
 				continue;
 			}
 			Var var = declareLocal(name, type, addressTaken.contains(name));
@@ -141,7 +142,38 @@ final class FunctionCompiler {
 					addressTaken.add(name.getName());
 				}
 			}
+			if (o instanceof Declarator declarator && declaresReference(declarator)) {
+				// a variable (or a field of one) that a reference local binds to must live in memory
+				if (variableOf(boundPlace(declarator)) instanceof Name name) {
+					addressTaken.add(name.getName());
+				}
+			}
 		});
+	}
+
+	/** Whether the declarator declares a reference ({@code float& r}, {@code float*& p}), not a pointer to one. */
+	static boolean declaresReference(Declarator declarator) {
+		List<PointerOperator> pointers = declarator.getPointers();
+		return !pointers.isEmpty() && pointers.get(pointers.size() - 1).getKind().equals("&");
+	}
+
+	/** The variable whose storage {@code place} is (a name, or the struct of a field), else {@code place} itself. */
+	private static Expression variableOf(Expression place) {
+		if (place instanceof Parenthesized p) {
+			return variableOf(p.getExpression());
+		}
+		if (place instanceof MemberAccess access && !access.isArrow()) {
+			return variableOf(access.getTarget());
+		}
+		return place;
+	}
+
+	/** The expression a reference declarator binds to: {@code = place} or {@code (place)}; null when there is none. */
+	static Expression boundPlace(Declarator declarator) {
+		if (declarator.getInitializer() instanceof Expression initializer) {
+			return initializer;
+		}
+		return declarator.getConstructorArgs().size() == 1 ? declarator.getConstructorArgs().get(0) : null;
 	}
 
 	// ---------------------------------------------------------------- scopes
@@ -187,6 +219,16 @@ final class FunctionCompiler {
 			};
 			var = new Var(name, type, Storage.REGISTER, slot);
 		}
+		scopes.peek().put(name, var);
+		return var;
+	}
+
+	/**
+	 * A reference, parameter or local: {@code l[slot]} holds the address of the place it is bound to, which
+	 * every use reads and writes through and which it does not own (so it is not released on return).
+	 */
+	Var declareReference(String name, VmType target) {
+		Var var = new Var(name, target, Storage.MEMORY, longSlots++);
 		scopes.peek().put(name, var);
 		return var;
 	}

@@ -112,7 +112,12 @@ public final class Program {
 				defineMacro(directive);
 			} else if (item instanceof Declaration declaration) {
 				for (Declarator declarator : declaration.getDeclarators()) {
-					addStatic(declaration, declarator, types.declared(declaration.getType(), declarator, Map.of()), true);
+					VmType type = types.declared(declaration.getType(), declarator, Map.of());
+					if (type instanceof VmType.Reference) {
+						throw new CompileError(site(site(declarator)), "the file-scope reference '" + declarator.getName()
+								+ "' is not supported by the virtual device (references in functions are): use a pointer");
+					}
+					addStatic(declaration, declarator, type, true);
 				}
 			}
 		}

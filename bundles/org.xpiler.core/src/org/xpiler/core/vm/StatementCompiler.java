@@ -29,6 +29,7 @@ import org.xpiler.lang.kernel.IfStatement;
 import org.xpiler.lang.kernel.Initializer;
 import org.xpiler.lang.kernel.InitializerList;
 import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.SwitchStatement;
@@ -36,8 +37,8 @@ import org.xpiler.lang.kernel.WhileStatement;
 
 /**
  * Compiles statements: blocks with their scopes, declarations (registers, local arrays in memory, on-chip
- * statics), the C control flow, and a step-budget check on every loop iteration so a runaway loop stops with
- * its location.
+ * statics, references bound to places), the C control flow, and a step-budget check on every loop iteration
+ * so a runaway loop stops with its location.
  */
 final class StatementCompiler {
 	private static final Stmt NOTHING = f -> Stmt.NORMAL;
@@ -286,11 +287,15 @@ final class StatementCompiler {
 				fc.declareStatic(declaration, declarator);
 				continue;
 			}
-			VmType type = program.types.declared(declaration.getType(), declarator, fc);
-			if (type instanceof VmType.Reference) {
-				throw new CompileError(program.site(program.site(declarator)), "the reference variable '"
-						+ declarator.getName() + "' is not supported by the virtual device (reference parameters are): "
-						+ "use a pointer");
+			VmType type = Types.isAuto(declaration.getType()) ? deduced(declarator)
+					: program.types.declared(declaration.getType(), declarator, fc);
+			if (containsReference(type instanceof VmType.Reference reference ? reference.target() : type)) {
+				throw new CompileError(program.site(program.site(declarator)), "'" + declarator.getName()
+						+ "' is declared as a pointer to, array of or reference to a reference, which C++ does not have");
+			}
+			if (type instanceof VmType.Reference reference) {
+				parts.add(bindReference(declaration, declarator, reference.target()));
+				continue;
 			}
 			if (type instanceof VmType.Array array && array.length() == 0
 					&& declarator.getInitializer() instanceof InitializerList list) {
@@ -316,11 +321,98 @@ final class StatementCompiler {
 		};
 	}
 
+	/**
+	 * The type of an {@code auto} declarator, from its initializer as C++ deduces it: the initializer's type
+	 * with arrays decayed to pointers, less one pointer per {@code *} written ({@code auto* p = x;}), then the
+	 * declarator's own pointers and reference ({@code const auto& v = x[i];} is a reference to an element).
+	 */
+	private VmType deduced(Declarator declarator) {
+		Expression initializer = FunctionCompiler.boundPlace(declarator);
+		if (initializer == null || !declarator.getDimensions().isEmpty()) {
+			throw new CompileError(program.site(program.site(declarator)), "'auto' " + declarator.getName()
+					+ " needs an initializer to deduce its type from");
+		}
+		VmType type = expressions().compile(initializer).type;
+		if (type instanceof VmType.Array array) {
+			type = new VmType.Pointer(array.element());
+		}
+		for (PointerOperator pointer : declarator.getPointers()) {
+			if (pointer.getKind().equals("*")) {
+				if (!(type instanceof VmType.Pointer p)) {
+					throw new CompileError(program.site(program.site(declarator)), "'auto* " + declarator.getName()
+							+ "' needs a pointer initializer, not " + type.display());
+				}
+				type = p.target();
+			}
+		}
+		for (PointerOperator pointer : declarator.getPointers()) {
+			type = pointer.getKind().equals("&") ? new VmType.Reference(type) : new VmType.Pointer(type);
+		}
+		return type;
+	}
+
+	private static boolean containsReference(VmType type) {
+		return switch (type) {
+		case VmType.Reference r -> true;
+		case VmType.Pointer p -> containsReference(p.target());
+		case VmType.Array a -> containsReference(a.element());
+		default -> false;
+		};
+	}
+
+	/**
+	 * {@code float& out = y[i];}: binds the reference, each time the declaration runs, to the place its
+	 * initializer names (a variable, an element, a field, a dereference), which every use then reads and writes
+	 * as a reference parameter's. A {@code const} reference to a value that is not such a place of its type
+	 * ({@code const float& s = a + b;}, {@code const double& d = x[i];}) holds a copy of the value, as the
+	 * temporary C++ binds it to would.
+	 */
+	private Stmt bindReference(Declaration declaration, Declarator declarator, VmType target) {
+		Expression initializer = FunctionCompiler.boundPlace(declarator);
+		String name = declarator.getName();
+		if (initializer == null) {
+			throw new CompileError(program.site(program.site(declarator)), "the reference '" + name
+					+ "' must be initialized with the place it refers to");
+		}
+		Lv place = placeOf(initializer);
+		if (place != null && place.type.equals(target)) {
+			if (!place.addressable()) {
+				throw new CompileError(program.site(program.site(declarator)), "the virtual device cannot bind the "
+						+ "reference '" + name + "' to '" + ExpressionCompiler.text(initializer) + "', a part of a "
+						+ "register value without an address: use a pointer or a copy");
+			}
+			int slot = fc.declareReference(name, target).slot();
+			return f -> {
+				f.l[slot] = place.prepare(f);
+				return Stmt.NORMAL;
+			};
+		}
+		if (!isConst(declaration)) {
+			throw new CompileError(program.site(program.site(declarator)), "the reference '" + name + "' must bind to a "
+					+ "variable, an element or a field of type " + target.display() + ", not '"
+					+ ExpressionCompiler.text(initializer) + "'");
+		}
+		Var copy = fc.declareLocal(name, target, fc.isAddressTaken(name));
+		return allocationAndInitialization(copy, declaration, declarator);
+	}
+
+	/** The place {@code e} names, or null when it is a value that is not a place. */
+	private Lv placeOf(Expression e) {
+		try {
+			return expressions().lvalue(e);
+		} catch (CompileError notAPlace) {
+			return null;
+		}
+	}
+
+	private static boolean isConst(Declaration declaration) {
+		return declaration.getSpecifiers().stream().anyMatch(s -> s instanceof org.xpiler.lang.kernel.Specifier q
+				&& (q.getName().equals("const") || q.getName().equals("constexpr")));
+	}
+
 	/** The value of {@code const int K = 256;}, or null when the variable is not such a constant. */
 	Long constantInitializer(Declaration declaration, Declarator declarator, VmType type) {
-		boolean isConst = declaration.getSpecifiers().stream()
-				.anyMatch(s -> s instanceof org.xpiler.lang.kernel.Specifier q && (q.getName().equals("const") || q.getName().equals("constexpr")));
-		if (!isConst || !VmType.isInteger(type) || !(type instanceof VmType.Scalar)
+		if (!isConst(declaration) || !VmType.isInteger(type) || !(type instanceof VmType.Scalar)
 				|| !(declarator.getInitializer() instanceof Expression initializer)
 				|| fc.isAddressTaken(declarator.getName())) {
 			return null;

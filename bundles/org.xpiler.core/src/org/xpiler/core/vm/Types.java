@@ -51,7 +51,15 @@ final class Types {
 	}
 
 	/** The type a specifier names, with template parameters bound by {@code bindings}. */
+	/** Whether {@code specifier} is C++'s {@code auto}, whose type the initializer gives. */
+	static boolean isAuto(TypeSpecifier specifier) {
+		return specifier instanceof BuiltinType builtin && builtin.getName().equals("auto");
+	}
+
 	VmType base(TypeSpecifier specifier, Map<String, VmType> bindings) {
+		if (isAuto(specifier)) {
+			throw new UnsupportedOperationException("'auto' is supported for local variables with an initializer");
+		}
 		if (specifier instanceof BuiltinType builtin) {
 			return named(builtin.getName(), bindings);
 		}

@@ -10,6 +10,7 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
@@ -18,6 +19,7 @@ import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
 
 /**
@@ -34,8 +36,9 @@ public record CanonicalLoop(ForStatement loop, String variable, Expression lower
 		}
 		Declarator x = loop.getInitDeclaration().getDeclarators().get(0);
 		String v = x.getName();
-		if (!(x.getInitializer() instanceof Expression lower) || !x.getPointers().isEmpty()) {
-			return Optional.empty();
+		if (!(x.getInitializer() instanceof Expression lower) || !x.getPointers().isEmpty()
+				|| isAuto(loop.getInitDeclaration().getType())) {
+			return Optional.empty(); // an auto variable would change type with a rewritten initializer
 		}
 		if (!(loop.getCondition() instanceof Binary c) || !c.getOp().equals("<") || !(c.getLeft() instanceof Name n)
 				|| !n.getName().equals(v)) {
@@ -45,6 +48,10 @@ public record CanonicalLoop(ForStatement loop, String variable, Expression lower
 			return Optional.empty();
 		}
 		return Optional.of(new CanonicalLoop(loop, v, lower, c.getRight()));
+	}
+
+	private static boolean isAuto(TypeSpecifier type) {
+		return type instanceof BuiltinType builtin && builtin.getName().equals("auto");
 	}
 
 	/** Every canonical loop under {@code root} (itself included), outermost first. */

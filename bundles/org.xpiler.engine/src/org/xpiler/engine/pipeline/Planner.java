@@ -17,6 +17,7 @@ import org.xpiler.engine.passes.LoopRecovery;
 import org.xpiler.engine.passes.Pass;
 import org.xpiler.engine.passes.Pipeline;
 import org.xpiler.engine.passes.ProgramAnnotation;
+import org.xpiler.engine.passes.ReferenceSubstitution;
 import org.xpiler.engine.passes.SimtMatrixTensorize;
 import org.xpiler.engine.passes.SimtRuntimeMapping;
 import org.xpiler.engine.passes.VnniDetensorize;
@@ -110,12 +111,14 @@ public final class Planner {
 
 	/** The stages that turn {@code from} into sequential C++ (VNNI's dialect without intrinsics). */
 	private static List<Stage> lift(Dialect from) {
+		// references bound to elements hide them from the analyses that read array accesses
+		Stage references = new Stage(List.of(new ReferenceSubstitution()), Dialect.VNNI, true);
 		return switch (from) {
-		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery()), Dialect.VNNI),
+		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery()), Dialect.VNNI), references,
 				new Stage(List.of(new LoopFuse()), Dialect.VNNI, true));
 		case BANG -> List.of(new Stage(List.of(new BangDetensorize()), Dialect.BANG),
-				new Stage(List.of(new LoopRecovery()), Dialect.VNNI));
-		case VNNI -> List.of(new Stage(List.of(new VnniDetensorize()), Dialect.VNNI));
+				new Stage(List.of(new LoopRecovery()), Dialect.VNNI), references);
+		case VNNI -> List.of(new Stage(List.of(new VnniDetensorize()), Dialect.VNNI), references);
 		};
 	}
 }

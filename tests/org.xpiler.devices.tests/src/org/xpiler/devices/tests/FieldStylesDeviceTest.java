@@ -110,6 +110,38 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void autoVariablesTakeTheTypeTheirInitializerGives() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("autos.cpp", """
+				extern "C" void autos_kernel(const float* x, float* y) {
+				    constexpr auto N = 16;
+				    float local[N];
+				    for (auto i = 0; i < N; ++i) {
+				        const auto& v = x[i];
+				        auto* out = local + i;
+				        auto halved = v / 2;
+				        *out = halved;
+				    }
+				    auto wraps = 0u - 1u;
+				    for (int i = 0; i < N; ++i) y[i] = local[i] + (wraps > 0 ? 1.0f : 0.0f);
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		for (int i = 0; i < 16; i++) {
+			// v / 2 is a float division (auto v is a float), and 0u - 1u is unsigned, so positive
+			assertEquals(x[i] / 2 + 1, y[i], "y[" + i + "]");
+		}
+		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("bare.cpp", """
+				extern "C" void bare_kernel(const float* x, float* y) {
+				    auto v;
+				    y[0] = x[0];
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of())));
+		assertTrue(e.diagnostics().get(0).format().contains("bare.cpp:2:10: error: 'auto' v needs an initializer"),
+				e.diagnostics().get(0).format());
+	}
+
+	@Test
 	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
 				extern "C" void sized_kernel(const float* x, float* y) {

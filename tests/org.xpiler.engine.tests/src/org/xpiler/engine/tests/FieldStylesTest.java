@@ -208,6 +208,26 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void autoLocalsTranslateAndAnAutoLoopIsNotRewrittenIntoAnotherType() {
+		String cpp = """
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    constexpr auto N = 64;
+				    for (int i = 0; i < N; ++i) {
+				        const auto& v = x[i];
+				        auto twice = v * 2.0f;
+				        y[i] = twice;
+				    }
+				    for (auto j = 0; j < N; ++j) y[j] -= 1.0f;
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.BANG }) {
+			String output = verified("scale.cpp", cpp, to).output().orElseThrow();
+			// a bound loop's initializer would turn `auto j` unsigned, so only the int loop is bound
+			assertTrue(output.contains("for (auto j = 0; j < N; ++j)"), output);
+		}
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);
