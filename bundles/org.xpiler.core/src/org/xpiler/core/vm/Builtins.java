@@ -77,6 +77,7 @@ final class Builtins {
 	Ex variable(String id) {
 		return switch (id) {
 		case "warpSize" -> laneValue(VmType.I32, lane -> lane.warpSize);
+		case "NULL" -> Ex.constant(VmType.VOID_POINTER, 0L); // <stddef.h>'s null pointer, as nullptr
 		case "taskId", "taskIdX" -> laneValue(VmType.U32, lane -> lane.taskId);
 		case "taskIdY", "taskIdZ", "clusterIdY", "clusterIdZ" -> Ex.constant(VmType.U32, 0L);
 		case "taskDim", "taskDimX" -> laneValue(VmType.U32, lane -> lane.taskDim);
@@ -230,6 +231,9 @@ final class Builtins {
 	 * double {@code exp}; {@code std::max} and {@code std::min} compare in the arguments' common type.
 	 */
 	private Ex standardLibrary(String name, List<Ex> args) {
+		if (args.stream().anyMatch(a -> !(a.type instanceof VmType.Scalar))) {
+			return null; // the algorithms over ranges (std::copy, std::fill, std::inner_product) are not run
+		}
 		return switch (name) {
 		case "max", "min" -> minMax(name, args);
 		case "abs", "fabs" -> args.size() == 1 ? abs(args) : null;

@@ -496,36 +496,7 @@ final class StatementCompiler {
 	private Stmt listInitializer(Lv place, InitializerList list, int site) {
 		VmType type = place.type;
 		if (type instanceof VmType.Array array) {
-			List<Stmt> stores = new ArrayList<>();
-			List<Initializer> elements = list.getElements();
-			for (int i = 0; i < array.length(); i++) {
-				long offset = (long) i * array.element().size();
-				Ex address = new Ex(new VmType.Pointer(array.element())) {
-					@Override
-					long l(Frame f) {
-						return place.prepare(f) + offset;
-					}
-				};
-				Lv element = MemoryPlace.at(address, array.element(), site);
-				if (i < elements.size() && elements.get(i) instanceof InitializerList inner) {
-					stores.add(listInitializer(element, inner, site));
-				} else {
-					Ex value = i < elements.size() ? expressions().compile((Expression) elements.get(i))
-							: zero(array.element());
-					Ex store = ExpressionCompiler.store(element, expressions().convert(value, array.element()));
-					stores.add(f -> {
-						store.run(f);
-						return Stmt.NORMAL;
-					});
-				}
-			}
-			Stmt[] all = stores.toArray(Stmt[]::new);
-			return f -> {
-				for (Stmt s : all) {
-					s.exec(f);
-				}
-				return Stmt.NORMAL;
-			};
+			return arrayInitializer(place, array, new Cursor(list.getElements()), site);
 		}
 		List<Ex> args = list.getElements().stream().map(e -> expressions().compile((Expression) e)).toList();
 		Ex value = args.size() == 1 && type.kind() != VmType.Kind.OBJECT ? expressions().convert(args.get(0), type)
@@ -533,6 +504,64 @@ final class StatementCompiler {
 		Ex store = ExpressionCompiler.store(place, value);
 		return f -> {
 			store.run(f);
+			return Stmt.NORMAL;
+		};
+	}
+
+	/** The items of an initializer list in order; an elided inner brace reads on from the same cursor. */
+	private static final class Cursor {
+		private final List<Initializer> items;
+		private int next;
+
+		Cursor(List<Initializer> items) {
+			this.items = items;
+		}
+
+		Initializer peek() {
+			return next < items.size() ? items.get(next) : null;
+		}
+
+		Initializer take() {
+			return next < items.size() ? items.get(next++) : null;
+		}
+	}
+
+	/**
+	 * The elements of {@code array} from {@code items}: an inner list initializes one element; an element that
+	 * is itself an array takes the values that follow when they are not braced ({@code {1, 2, 3, 4}} for a
+	 * 2 x 2 array, C's brace elision); elements left without a value are zero ({@code {{0.0f}}}, {@code {}}).
+	 */
+	private Stmt arrayInitializer(Lv place, VmType.Array array, Cursor items, int site) {
+		List<Stmt> stores = new ArrayList<>();
+		for (int i = 0; i < array.length(); i++) {
+			long offset = (long) i * array.element().size();
+			Ex address = new Ex(new VmType.Pointer(array.element())) {
+				@Override
+				long l(Frame f) {
+					return place.prepare(f) + offset;
+				}
+			};
+			Lv element = MemoryPlace.at(address, array.element(), site);
+			if (items.peek() instanceof InitializerList inner) {
+				items.take();
+				stores.add(listInitializer(element, inner, site));
+			} else if (array.element() instanceof VmType.Array innerArray) {
+				stores.add(arrayInitializer(element, innerArray, items, site));
+			} else {
+				Initializer item = items.take();
+				Ex value = item != null ? expressions().compile((Expression) item) : zero(array.element());
+				Ex store = ExpressionCompiler.store(element, expressions().convert(value, array.element()));
+				stores.add(f -> {
+					store.run(f);
+					return Stmt.NORMAL;
+				});
+			}
+		}
+		Stmt[] all = stores.toArray(Stmt[]::new);
+		return f -> {
+			for (Stmt s : all) {
+				s.exec(f);
+			}
 			return Stmt.NORMAL;
 		};
 	}

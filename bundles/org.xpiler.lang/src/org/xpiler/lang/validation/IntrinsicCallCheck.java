@@ -10,6 +10,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.eclipse.emf.ecore.EObject;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.catalog.CatalogEntries.CatalogConstant;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.CatalogFunction.Rule;
@@ -92,6 +93,12 @@ final class IntrinsicCallCheck {
 		checkRules(call, function, signature, RuleEvaluator.constantsOf(values), pointers, elementType);
 	}
 
+	private static boolean isTemplateParameter(String type, Call call) {
+		FunctionDefinition function = EcoreUtil2.getContainerOfType(call, FunctionDefinition.class);
+		return function != null && function.getTemplate() != null
+				&& function.getTemplate().getParams().stream().anyMatch(p -> p.getName().equals(type));
+	}
+
 	/** Reports operands whose element type the entry does not accept; returns the bound T, if known. */
 	private String checkElementTypes(Call call, CatalogFunction function, Signature signature,
 			Map<String, Pointer> pointers) {
@@ -101,8 +108,9 @@ final class IntrinsicCallCheck {
 			CatalogFunction.Parameter parameter = signature.params().get(i);
 			Pointer pointer = pointers.get(parameter.name());
 			String declared = parameter.type() == null ? "" : parameter.type().replace("const", "").strip();
-			if (pointer == null || pointer.elementType() == null || !declared.endsWith("*")) {
-				continue;
+			if (pointer == null || pointer.elementType() == null || !declared.endsWith("*")
+					|| isTemplateParameter(pointer.elementType(), call)) {
+				continue; // a template's T is checked where it is instantiated
 			}
 			String pointee = declared.substring(0, declared.length() - 1).strip();
 			String actual = ElementTypes.canonical(pointer.elementType());

@@ -142,6 +142,52 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void nestedBraceInitializersNullAndFloatLimitsRunAsInC() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("tiles.cu", """
+				#include <cfloat>
+				__global__ void tiles(const float* x, float* y) {
+				    float acc[2][3] = {{0.0f}};
+				    float elided[2][2] = {1.0f, 2.0f, 3.0f};
+				    float lowest = FLT_MAX;
+				    for (int i = 0; i < 2; ++i)
+				        for (int j = 0; j < 3; ++j) {
+				            acc[i][j] += x[threadIdx.x * 6 + i * 3 + j];
+				            lowest = fminf(lowest, acc[i][j]);
+				        }
+				    y[threadIdx.x] = acc[1][2] + elided[1][0] + elided[1][1] + lowest * 0.0f;
+				}
+				extern "C" void tiles_kernel(const float* x, float* y) {
+				    float* dx = NULL;
+				    float* dy = NULL;
+				    cudaMalloc(&dx, 24 * sizeof(float));
+				    cudaMalloc(&dy, 4 * sizeof(float));
+				    cudaMemcpy(dx, x, 24 * sizeof(float), cudaMemcpyHostToDevice);
+				    tiles<<<1, 4>>>(dx, dy);
+				    cudaMemcpy(y, dy, 4 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		for (int t = 0; t < 4; t++) {
+			// elided[1] is {3, 0}: the values fill the rows in order, the rest is zero
+			assertEquals(x[t * 6 + 5] + 3.0f, y[t], "y[" + t + "]");
+		}
+	}
+
+	@Test
+	public void aStandardAlgorithmOverRangesIsAnErrorAtItsCall() {
+		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("copy.cpp", """
+				#include <algorithm>
+				extern "C" void copy_kernel(const float* x, float* y) {
+				    std::copy(x, x + 16, y);
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of())));
+		assertTrue(e.diagnostics().get(0).format().contains("copy.cpp:3:5: error: the function 'std::copy' is not known"),
+				e.diagnostics().get(0).format());
+	}
+
+	@Test
 	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
 				extern "C" void sized_kernel(const float* x, float* y) {

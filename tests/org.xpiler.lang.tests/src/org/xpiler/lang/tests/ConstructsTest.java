@@ -128,6 +128,22 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void bangTemplateHelpersCallIntrinsicsOnTheirElementType() {
+		clean("scaled.mlu", """
+				__nram__ float buf[256];
+				template <typename T>
+				__mlu_func__ void scaleRows(T* dst, const T* src, const T* row, int n, int width) {
+				    __bang_cycle_mul(dst, src, row, n, width);
+				}
+				extern "C" __mlu_global__ void scaled_kernel(const float* x, float* y) {
+				    __memcpy(buf, x, 256 * sizeof(float), GDRAM2NRAM);
+				    scaleRows<float>(buf, buf, buf, 256, 64);
+				    __memcpy(y, buf, 256 * sizeof(float), NRAM2GDRAM);
+				}
+				""", Dialect.BANG);
+	}
+
+	@Test
 	public void bangQualifiersMemcpyAndTaskBuiltins() {
 		ParsedKernel parsed = clean("copy.mlu", """
 				__nram__ float tile[256];
