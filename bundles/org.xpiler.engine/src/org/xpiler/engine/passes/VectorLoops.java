@@ -1,5 +1,6 @@
 package org.xpiler.engine.passes;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -9,10 +10,12 @@ import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.ExpressionStatement;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.IfStatement;
@@ -34,11 +37,15 @@ import org.xpiler.lang.printing.KernelPrinter;
  * for (int i = 49152; i < total; ++i) { ... }     // total = 49160; left out when the tail is empty
  * </pre>
  *
- * Applies when the counter is declared with a constant start in the same block, neither body assigns it, the
- * bound and width fold (file and function constants included), and nothing after the loops reads the counter.
+ * Applies when the counter is declared in the same block and set to a constant start there (by its declaration or
+ * by {@code i = start;}, nothing in between reading it), neither body assigns it, the bound and width fold (file
+ * and function constants included), and nothing after the loops reads the counter before setting it anew. The
+ * counter's declaration goes once only such loops, which declare their own, follow it.
  */
 final class VectorLoops {
 	private final KernelPrinter printer = Dialect.VNNI.printer();
+	/** The statements written here: each declares the counter it reads. */
+	private final Set<Statement> written = new HashSet<>();
 
 	/** Rewrites every such pair in {@code unit}; returns how many vector loops became canonical. */
 	int normalize(TranslationUnit unit) {
@@ -69,20 +76,18 @@ final class VectorLoops {
 			String i = counterOf(vector);
 			OptionalLong width = stepOf(vector.getUpdate(), i, folder);
 			OptionalLong bound = vectorBound(vector.getCondition(), i, width, folder);
-			int declaration = declarationOf(statements, k, i);
-			if (i == null || width.isEmpty() || width.getAsLong() < 1 || bound.isEmpty() || declaration < 0) {
+			int set = i == null ? -1 : startOf(statements, k, i);
+			if (width.isEmpty() || width.getAsLong() < 1 || bound.isEmpty() || set < 0) {
 				continue;
 			}
-			Declarator counter = ((DeclarationStatement) statements.get(declaration)).getDeclaration().getDeclarators()
-					.get(0);
-			OptionalLong start = folder.fold((Expression) counter.getInitializer());
+			OptionalLong start = folder.fold(startValue(statements.get(set)));
 			OptionalLong tailBound = k + 1 < statements.size() ? tailBound(statements.get(k + 1), i, folder)
 					: OptionalLong.empty();
 			Statement tail = tailBound.isPresent() ? statements.get(k + 1) : null;
 			int last = tail == null ? k : k + 1;
 			if (start.isEmpty() || CanonicalLoop.assignsAny(vector.getBody(), Set.of(i))
 					|| tail != null && CanonicalLoop.assignsAny(tailBody(tail), Set.of(i))
-					|| statements.subList(last + 1, statements.size()).stream().anyMatch(s -> Snippets.mentions(s, i))) {
+					|| !deadAfter(statements, last, i)) {
 				continue;
 			}
 			long vectors = Math.max(0, (bound.getAsLong() - start.getAsLong()) / width.getAsLong());
@@ -121,9 +126,12 @@ final class VectorLoops {
 				statements.remove(r);
 			}
 			statements.addAll(k, replacement);
-			// nothing between the declaration and the loops, nor after them, reads the counter, and the new loops
-			// declare their own
-			statements.remove(declaration);
+			written.addAll(replacement);
+			// the new loops declare their own counter and start it themselves
+			if (statements.get(set) instanceof ExpressionStatement) {
+				statements.remove(set);
+			}
+			removeIfUnread(statements, i);
 			return true;
 		}
 		return false;
@@ -221,25 +229,74 @@ final class VectorLoops {
 	}
 
 	/**
-	 * The index of {@code int i = start;} before {@code loop} in the same block, when nothing between them
-	 * mentions {@code i}; -1 otherwise.
+	 * The index of the statement before {@code loop} that sets the counter {@code i} it starts from: its declaration
+	 * {@code int i = start;}, or {@code i = start;} when it is declared earlier in the same block; nothing in
+	 * between mentions {@code i}. -1 when there is none.
 	 */
-	private static int declarationOf(List<Statement> statements, int loop, String i) {
-		if (i == null) {
-			return -1;
-		}
+	static int startOf(List<Statement> statements, int loop, String i) {
 		for (int d = loop - 1; d >= 0; d--) {
 			Statement s = statements.get(d);
-			if (s instanceof DeclarationStatement ds && ds.getDeclaration().getDeclarators().size() == 1
-					&& i.equals(ds.getDeclaration().getDeclarators().get(0).getName())) {
-				Declarator x = ds.getDeclaration().getDeclarators().get(0);
-				return x.getPointers().isEmpty() && x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression
-						? d : -1;
+			if (counterDeclaration(s, i) != null) {
+				return counterDeclaration(s, i).getInitializer() instanceof Expression ? d : -1;
+			}
+			if (s instanceof ExpressionStatement e && e.getExpression() instanceof Assignment a && a.getOp().equals("=")
+					&& Snippets.isName(a.getLeft(), i) && !Snippets.mentions(a.getRight(), i)) {
+				return statements.subList(0, d).stream().anyMatch(earlier -> counterDeclaration(earlier, i) != null) ? d : -1;
 			}
 			if (Snippets.mentions(s, i)) {
 				return -1;
 			}
 		}
 		return -1;
+	}
+
+	/** The value a statement found by {@link #startOf} sets the counter to. */
+	static Expression startValue(Statement start) {
+		return start instanceof ExpressionStatement e ? ((Assignment) e.getExpression()).getRight()
+				: (Expression) ((DeclarationStatement) start).getDeclaration().getDeclarators().get(0).getInitializer();
+	}
+
+	/**
+	 * Whether nothing after statement {@code last} reads the value {@code i} has there: the next statement that
+	 * mentions it, if any, sets it anew. {@code i} is declared in this block.
+	 */
+	static boolean deadAfter(List<Statement> statements, int last, String i) {
+		for (Statement s : statements.subList(last + 1, statements.size())) {
+			if (s instanceof ExpressionStatement e && e.getExpression() instanceof Assignment a && a.getOp().equals("=")
+					&& Snippets.isName(a.getLeft(), i) && !Snippets.mentions(a.getRight(), i)) {
+				return true;
+			}
+			if (Snippets.mentions(s, i)) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/** {@code int i [= constant];} alone in its declaration, a scalar; else null. */
+	private static Declarator counterDeclaration(Statement s, String i) {
+		if (s instanceof DeclarationStatement ds && ds.getDeclaration().getDeclarators().size() == 1
+				&& i.equals(ds.getDeclaration().getDeclarators().get(0).getName())) {
+			Declarator x = ds.getDeclaration().getDeclarators().get(0);
+			return x.getPointers().isEmpty() && x.getDimensions().isEmpty() ? x : null;
+		}
+		return null;
+	}
+
+	/** Removes the declaration of {@code i} when all that follows it and mentions {@code i} was written here. */
+	private void removeIfUnread(List<Statement> statements, String i) {
+		for (int d = 0; d < statements.size(); d++) {
+			Declarator counter = counterDeclaration(statements.get(d), i);
+			if (counter != null) {
+				boolean unread = statements.subList(d + 1, statements.size()).stream()
+						.allMatch(s -> written.contains(s) || !Snippets.mentions(s, i));
+				if (unread && (counter.getInitializer() == null
+						|| counter.getInitializer() instanceof Expression e && !CanonicalLoop.writesAnything(e)
+								&& EcoreUtil2.eAllOfType(e, Call.class).isEmpty())) {
+					statements.remove(d);
+				}
+				return;
+			}
+		}
 	}
 }

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -88,10 +89,20 @@ import org.xpiler.lang.printing.KernelPrinter;
  * predicates become their values. Only byte-typed stores ever write a vector's bytes, so the result also
  * keeps its meaning under g++'s strict aliasing.
  * <p>
+ * A vector chosen by a scalar condition, {@code v = c ? a : b}, is {@code if (c) v = a; else v = b;} (as an
+ * operand, a temporary so assigned), so that each side's vector work runs only when chosen.
+ * <p>
+ * Lane-wise loops are first rewritten as the scalar loops they vectorize ({@link LaneLoops}), reductions
+ * included. Knob {@code sums}: {@code reassociated} (the default, first of {@link #options()}) makes a sum's
+ * accumulator one float, added to element by element, which rounds otherwise than 16 lanes and a tree do and can
+ * leave the oracle's tolerance over very long sums (half a million squares drift by 1e-4); {@code in lanes} keeps
+ * sums' accumulators as vectors, expanded in the source's order (maxima and minima, exact either way, are floats
+ * in both).
+ * <p>
  * Precondition: the kernel is VNNI C++ whose intrinsics all have reference bodies, and whose vector values
- * are used only as intrinsic or function operands, assigned whole, or initialised at their declaration;
- * anything else (lane subscripts, pointers to vectors, vector work under {@code ?:}, {@code &&} or in a
- * loop header) is refused with its line.
+ * are used only as intrinsic or function operands, assigned whole, initialised at their declaration, or
+ * chosen by {@code ?:}; anything else (lane subscripts, pointers to vectors, vector work under a {@code ?:}
+ * that is a scalar, {@code &&} or in a loop header) is refused with its line.
  *
  * <pre>
  * before: __m512 vmax = _mm512_loadu_ps(x);
@@ -117,6 +128,23 @@ public final class VnniDetensorize implements Pass {
 	private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_]\\w*");
 	private static final String BYTE = "unsigned char";
 
+	/** Whether a sum's accumulator becomes one float (the additions reassociated) or stays 16 lanes. */
+	private final boolean reassociateSums;
+
+	/** @param reassociateSums whether a sum's accumulator becomes one float, added to in another order */
+	public VnniDetensorize(boolean reassociateSums) {
+		this.reassociateSums = reassociateSums;
+	}
+
+	public VnniDetensorize() {
+		this(true);
+	}
+
+	/** The plain scalar loops first; sums in the source's order when their new order rounds too far. */
+	public static List<VnniDetensorize> options() {
+		return List.of(new VnniDetensorize(true), new VnniDetensorize(false));
+	}
+
 	@Override
 	public String name() {
 		return "detensorize";
@@ -124,8 +152,8 @@ public final class VnniDetensorize implements Pass {
 
 	@Override
 	public String summary() {
-		return "expand AVX-512 vectors and intrinsics into byte arrays and scalar helper functions (the catalog's "
-				+ "reference bodies)";
+		return "rewrite AVX-512 lane-wise loops and reductions as the scalar loops they vectorize, and expand other "
+				+ "vectors and intrinsics into byte arrays and scalar helper functions (the catalog's reference bodies)";
 	}
 
 	@Override
@@ -139,7 +167,7 @@ public final class VnniDetensorize implements Pass {
 		copier.copyReferences();
 		Map<EObject, EObject> originals = new IdentityHashMap<>();
 		copier.forEach((original, copied) -> originals.put(copied, original));
-		new LaneLoops().scalarize(copy);
+		new LaneLoops(reassociateSums).scalarize(copy);
 		Expansion expansion = new Expansion(copy, originals::get);
 		expansion.run();
 		return expansion.problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", expansion.problems));
@@ -150,7 +178,8 @@ public final class VnniDetensorize implements Pass {
 		if (from != Dialect.VNNI) {
 			throw new IllegalArgumentException("detensorize reads " + Dialect.VNNI.displayName() + " only");
 		}
-		int laneLoops = new LaneLoops().scalarize(unit);
+		LaneLoops lanes = new LaneLoops(reassociateSums);
+		int laneLoops = lanes.scalarize(unit);
 		Expansion expansion = new Expansion(unit, node -> node);
 		expansion.run();
 		if (!expansion.problems.isEmpty()) {
@@ -159,6 +188,9 @@ public final class VnniDetensorize implements Pass {
 		Map<String, String> knobs = new LinkedHashMap<>();
 		if (laneLoops > 0) {
 			knobs.put("lane-loops", Integer.toString(laneLoops));
+		}
+		if (!reassociateSums || lanes.liftedSums() > 0) {
+			knobs.put("sums", reassociateSums ? "reassociated" : "in lanes");
 		}
 		if (!expansion.intrinsics.isEmpty()) {
 			knobs.put("expanded", String.join(", ", expansion.intrinsics.keySet()));
@@ -519,11 +551,7 @@ public final class VnniDetensorize implements Pass {
 				declarator.getDimensions().add(dimension(bytes));
 				if (declarator.getInitializer() instanceof Expression value && declarator.getDimensions().size() == 1
 						&& !once) {
-					Assignment assignment = F.createAssignment();
-					assignment.setLeft(nameNode(declarator.getName()));
-					assignment.setOp("=");
-					assignment.setRight(value);
-					assignments.add(statement(assignment));
+					assignments.add(statement(assignment(nameNode(declarator.getName()), value)));
 				} else if (declarator.getInitializer() != null || !declarator.getConstructorArgs().isEmpty()) {
 					problem(declarator, "the initializer of the vector " + declarator.getName()
 							+ " (a list, a constructor or a static one) is not handled");
@@ -616,7 +644,13 @@ public final class VnniDetensorize implements Pass {
 			List<Statement> hoisted = new ArrayList<>();
 			Expression expression = unwrap(statement.getExpression());
 			Callee callee = expression instanceof Call call ? callee(call) : null;
-			if (expression instanceof Assignment assignment && vectorLvalue(assignment.getLeft()) != null) {
+			if (expression instanceof Assignment assignment && vectorLvalue(assignment.getLeft()) != null
+					&& "=".equals(assignment.getOp()) && unwrap(assignment.getRight()) instanceof Conditional choice) {
+				// the target is evaluated once either way: in the branch taken
+				IfStatement branch = choice(choice, () -> EcoreUtil.copy(assignment.getLeft()), hoisted);
+				EcoreUtil.replace(statement, branch);
+				place(branch, hoisted, List.of());
+			} else if (expression instanceof Assignment assignment && vectorLvalue(assignment.getLeft()) != null) {
 				statement.setExpression(vectorAssignment(assignment, vectorLvalue(assignment.getLeft()), hoisted));
 				place(statement, hoisted, List.of());
 			} else if (callee != null && callee.resultBytes() > 0) {
@@ -810,10 +844,43 @@ public final class VnniDetensorize implements Pass {
 				hoisted.add(statement(retarget(call, callee, nameNode(name))));
 			} else if (vectorLvalue(inner) != null) {
 				indices(inner, hoisted);
+			} else if (inner instanceof Conditional choice && hoisted != null && valueBytes(choice) > 0) {
+				String name = temporary();
+				declare(name, new Variable(valueBytes(choice), 0));
+				hoisted.add(byteArray(name, valueBytes(choice)));
+				IfStatement branch = choice(choice, () -> nameNode(name), hoisted);
+				hoisted.add(branch);
+				EcoreUtil.replace(expression, nameNode(name));
 			} else {
-				problem(inner, "'" + PRINTER.expression(inner) + "' is not a vector variable or a vector intrinsic "
-						+ "call, which is all detensorize passes as a vector operand");
+				problem(inner, "'" + PRINTER.expression(inner) + "' is not a vector variable, a vector intrinsic "
+						+ "call or a choice between them, which is all detensorize passes as a vector operand");
 			}
+		}
+
+		/**
+		 * {@code if (c) target = a; else target = b;} for {@code c ? a : b}: the condition's vector work goes to
+		 * {@code hoisted}, each side's into its own branch.
+		 */
+		private IfStatement choice(Conditional choice, Supplier<Expression> target, List<Statement> hoisted) {
+			scalar(choice.getCondition(), hoisted);
+			IfStatement branch = F.createIfStatement();
+			branch.setCondition(choice.getCondition());
+			branch.setThen(statement(assignment(target.get(), choice.getThen())));
+			branch.setElse(statement(assignment(target.get(), choice.getElse())));
+			expressionStatement((ExpressionStatement) branch.getThen());
+			expressionStatement((ExpressionStatement) branch.getElse());
+			return branch;
+		}
+
+		/** The size of the vector {@code e} is, 0 when it is none. */
+		private int valueBytes(Expression e) {
+			Expression inner = unwrap(e);
+			if (inner instanceof Conditional choice) {
+				return Math.max(valueBytes(choice.getThen()), valueBytes(choice.getElse()));
+			}
+			Callee callee = inner instanceof Call call ? callee(call) : null;
+			Variable variable = callee == null ? vectorLvalue(inner) : null;
+			return callee != null ? callee.resultBytes() : variable != null ? variable.bytes() : 0;
 		}
 
 		/** The call of the helper that computes {@code call}'s vector into {@code target}. */
@@ -1109,6 +1176,14 @@ public final class VnniDetensorize implements Pass {
 			PointerOperator pointer = F.createPointerOperator();
 			pointer.setKind("*");
 			return pointer;
+		}
+
+		private static Assignment assignment(Expression target, Expression value) {
+			Assignment assignment = F.createAssignment();
+			assignment.setLeft(target);
+			assignment.setOp("=");
+			assignment.setRight(value);
+			return assignment;
 		}
 
 		private static ExpressionStatement statement(Expression expression) {

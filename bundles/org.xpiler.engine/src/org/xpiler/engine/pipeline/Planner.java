@@ -118,7 +118,7 @@ public final class Planner {
 				new Stage(List.of(new LoopFuse()), Dialect.VNNI, true));
 		case BANG -> List.of(new Stage(List.of(new BangDetensorize()), Dialect.BANG),
 				new Stage(List.of(new LoopRecovery()), Dialect.VNNI), references);
-		case VNNI -> List.of(new Stage(List.of(new VnniDetensorize()), Dialect.VNNI), references);
+		case VNNI -> List.of(new Stage(VnniDetensorize.options(), Dialect.VNNI), references);
 		};
 	}
 }

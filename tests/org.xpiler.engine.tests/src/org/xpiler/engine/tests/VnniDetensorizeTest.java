@@ -108,9 +108,12 @@ public class VnniDetensorizeTest {
 
 	/** Parses, detensorizes and prints; checks that the output reads back clean and holds no vector code. */
 	private static Detensorized detensorize(String name, String source) {
+		return detensorize(new VnniDetensorize(), name, source);
+	}
+
+	private static Detensorized detensorize(VnniDetensorize pass, String name, String source) {
 		ParsedKernel parsed = new KernelParser().parse(name, source, Dialect.VNNI);
 		assertFalse(parsed.hasErrors(), () -> parsed.errors().toString());
-		VnniDetensorize pass = new VnniDetensorize();
 		TranslationUnit unit = parsed.unit();
 		assertEquals("", pass.refusal(unit, Dialect.VNNI, Dialect.VNNI).orElse(""));
 		Map<String, String> knobs = pass.apply(unit, Dialect.VNNI, Dialect.VNNI);
@@ -184,7 +187,7 @@ public class VnniDetensorizeTest {
 	}
 
 	@Test
-	public void aMaskedTailRunsOnceAtWhatTheVectorsLeftAndSteppedLoopsCountTheirSteps() {
+	public void aMaskedTailBecomesTheScalarLoopOverWhatTheVectorsLeftAndSteppedLoopsCountTheirSteps() {
 		String masked = """
 				extern "C" void relu_kernel(const float* input, float* output)
 				{
@@ -200,10 +203,25 @@ public class VnniDetensorizeTest {
 				    }
 				}
 				""";
-		String output = detensorize("masked.cpp", masked).output();
+		Detensorized lifted = detensorize("masked.cpp", masked);
+		assertEquals(Map.of("lane-loops", "2", "vector-loops", "1"), lifted.knobs());
+		assertTrue(lifted.output().contains("""
+				    for (int i = 0; i < 992; ++i) {
+				        output[i] = input[i] > 0.0f ? input[i] : 0.0f;
+				    }
+				    for (int i = 992; i < n; ++i) {
+				        output[i] = input[i] > 0.0f ? input[i] : 0.0f;
+				    }
+				"""), lifted.output());
+		assertVerifies(Path.of("masked.cpp"), masked, lifted.output(), new VirtualDevice());
+		// a mask the lanes do not read as (1 << (n - i)) - 1: the last vector runs once at what the vectors left
+		String counted = masked.replace("__mmask16 m = (__mmask16)((1u << (n - i)) - 1u);",
+				"const int rest = n - i;\n        __mmask16 m = (__mmask16)((1u << rest) - 1u);");
+		String output = detensorize("counted.cpp", counted).output();
 		assertTrue(output.contains("for (int i = 0; i < 992; ++i) {"), output);
 		assertTrue(output.contains("{\n        const int i = 992;"), output);
-		assertVerifies(Path.of("masked.cpp"), masked, output, new VirtualDevice());
+		assertTrue(output.contains("mm512_mask_storeu_ps(output + i, m, t"), output);
+		assertVerifies(Path.of("counted.cpp"), counted, output, new VirtualDevice());
 		String stepped = """
 				extern "C" void scale_kernel(const float* x, float* y)
 				{
@@ -215,11 +233,349 @@ public class VnniDetensorizeTest {
 				}
 				""";
 		Detensorized result = detensorize("stepped.cpp", stepped);
-		assertEquals("2", result.knobs().get("vector-loops"));
-		assertTrue(result.output().contains("for (int n0_step = 0; n0_step < 3; ++n0_step) {\n        const int n0 = 8 + n0_step * 64;"),
-				result.output());
-		assertTrue(result.output().contains("for (int j_step = 0; j_step < 4; ++j_step) {"), result.output());
+		assertEquals(Map.of("lane-loops", "1", "vector-loops", "1"), result.knobs());
+		assertTrue(result.output().contains("""
+				    for (int n0_step = 0; n0_step < 3; ++n0_step) {
+				        const int n0 = 8 + n0_step * 64;
+				        for (int j = 0; j < 64; ++j) {
+				            y[n0 + j - 8] = x[n0 + j - 8] * 2.0f;
+				        }
+				"""), result.output());
 		assertVerifies(Path.of("stepped.cpp"), stepped, result.output(), new VirtualDevice());
+		// a blend by a constant mask is not one lane's expression: the vectors stay, counted in steps
+		String blended = stepped.replace("_mm512_mul_ps(", "_mm512_mask_blend_ps(0x5555, ");
+		Detensorized steps = detensorize("blended.cpp", blended);
+		assertEquals("2", steps.knobs().get("vector-loops"));
+		assertTrue(steps.output().contains("for (int n0_step = 0; n0_step < 3; ++n0_step) {\n        const int n0 = 8 + n0_step * 64;"),
+				steps.output());
+		assertTrue(steps.output().contains("for (int j_step = 0; j_step < 4; ++j_step) {"), steps.output());
+		assertVerifies(Path.of("blended.cpp"), blended, steps.output(), new VirtualDevice());
+	}
+
+	@Test
+	public void aChoiceBetweenVectorsIsTheSameChoiceInEveryLane() {
+		String source = """
+				extern "C" void choose_kernel(const float* x, float* y)
+				{
+				    const bool square = x[0] > 0.0f;
+				    for (int i = 0; i < 256; i += 16) {
+				        __m512 v = _mm512_loadu_ps(x + i);
+				        _mm512_storeu_ps(y + i, square ? _mm512_mul_ps(v, v) : _mm512_sub_ps(_mm512_setzero_ps(), v));
+				    }
+				}
+				""";
+		Detensorized result = detensorize("choose.cpp", source);
+		assertEquals(Map.of("lane-loops", "1"), result.knobs());
+		assertTrue(result.output().contains("""
+				    for (int i = 0; i < 256; ++i) {
+				        float v = x[i];
+				        y[i] = square ? v * v : 0.0f - v;
+				    }
+				"""), result.output());
+		assertVerifies(Path.of("choose.cpp"), source, result.output(), new VirtualDevice());
+	}
+
+	@Test
+	public void aChoiceBetweenExpandedVectorsBranchesOnItsCondition() {
+		// acc is carried and stored lane by lane: byte arrays, each side of ?: computed only when chosen
+		String source = """
+				extern "C" void choose_kernel(const float* x, float* y)
+				{
+				    const bool square = x[0] > 0.0f;
+				    __m512 acc = _mm512_setzero_ps();
+				    for (int i = 0; i < 256; i += 16) {
+				        __m512 v = _mm512_loadu_ps(x + i);
+				        acc = square ? _mm512_fmadd_ps(v, v, acc) : _mm512_add_ps(acc, v);
+				        _mm512_storeu_ps(y + i, acc);
+				    }
+				    _mm512_storeu_ps(y + 256, _mm512_mul_ps(square ? acc : _mm512_loadu_ps(x), _mm512_set1_ps(2.0f)));
+				}
+				""";
+		Detensorized result = detensorize("choose.cpp", source);
+		String output = result.output();
+		assertFalse(result.knobs().containsKey("lane-loops"), output);
+		assertTrue(output.contains("""
+				        if (square)
+				            mm512_fmadd_ps(acc, v, v, acc);
+				        else
+				            mm512_add_ps(acc, acc, v);
+				"""), output);
+		assertTrue(output.contains("""
+				    alignas(64) unsigned char t0[64];
+				    if (square)
+				        vector_copy(t0, acc, 64);
+				    else
+				        mm512_loadu_ps(t0, x);
+				"""), output);
+		assertVerifies(Path.of("choose.cpp"), source, output, new VirtualDevice());
+		assertVerifies(Path.of("choose.cpp"), source, output, nativeDevice());
+	}
+
+	/** The field's idiom: a helper over n elements (no constant in it), a ?: between updates, a scalar tail. */
+	private static final String MOMENTS = """
+			static inline float hsum(const float* x, int n, float shift, bool square)
+			{
+			    __m512 acc = _mm512_setzero_ps();
+			    const __m512 vs = _mm512_set1_ps(shift);
+			    int i = 0;
+			    for (; i + 16 <= n; i += 16) {
+			        __m512 v = _mm512_sub_ps(_mm512_loadu_ps(x + i), vs);
+			        acc = square ? _mm512_fmadd_ps(v, v, acc) : _mm512_add_ps(acc, v);
+			    }
+			    float s = _mm512_reduce_add_ps(acc);
+			    for (; i < n; ++i) {
+			        float v = x[i] - shift;
+			        s += square ? v * v : v;
+			    }
+			    return s;
+			}
+
+			extern "C" void moments_kernel(const float* input, float* output)
+			{
+			    for (int r = 0; r < 32; ++r) {
+			        const float* x = input + r * 200;
+			        float mean = hsum(x, 200, 0.0f, false) / 200;
+			        output[2 * r] = mean;
+			        output[2 * r + 1] = hsum(x, 200, mean, true) / 200;
+			    }
+			}
+			""";
+
+	@Test
+	public void anAccumulatorReducedAtTheEndBecomesTheFloatItsReduceReturns() {
+		Detensorized result = detensorize("moments.cpp", MOMENTS);
+		assertEquals(Map.of("lane-loops", "1", "sums", "reassociated"), result.knobs());
+		// the lanes end where the vectors did, and the tail goes on from there
+		assertTrue(result.output().contains("""
+				    float acc = 0.0f;
+				    int i = 0;
+				    for (; i < n / 16 * 16; ++i) {
+				        float v = x[i] - shift;
+				        acc = square ? fmaf(v, v, acc) : acc + v;
+				    }
+				    float s = acc;
+				    for (; i < n; ++i) {
+				"""), result.output());
+		assertVerifies(Path.of("moments.cpp"), MOMENTS, result.output(), new VirtualDevice());
+		assertVerifies(Path.of("moments.cpp"), MOMENTS, result.output(), nativeDevice());
+		// a whole number of vectors and no tail; the counter set again for the next reduction; a minimum
+		String stats = """
+				extern "C" void stats_kernel(const float* x, float* out)
+				{
+				    const int n = 4096;
+				    __m512 sum = _mm512_setzero_ps();
+				    int i = 0;
+				    for (; i + 16 <= n; i += 16) {
+				        sum = _mm512_add_ps(_mm512_loadu_ps(x + i), sum);
+				    }
+				    __m512 low = _mm512_set1_ps(x[0]);
+				    i = 0;
+				    for (; i + 16 <= n; i += 16) {
+				        low = _mm512_min_ps(low, _mm512_loadu_ps(x + i));
+				    }
+				    out[0] = _mm512_reduce_add_ps(sum);
+				    out[1] = _mm512_reduce_min_ps(low);
+				}
+				""";
+		Detensorized reduced = detensorize("stats.cpp", stats);
+		assertEquals(Map.of("lane-loops", "2", "sums", "reassociated", "vector-loops", "2"), reduced.knobs());
+		assertTrue(reduced.output().contains("""
+				    float sum = 0.0f;
+				    for (int i = 0; i < 4096; ++i) {
+				        sum += x[i];
+				    }
+				    float low = x[0];
+				    for (int i = 0; i < 4096; ++i) {
+				        low = low < x[i] ? low : x[i];
+				    }
+				    out[0] = sum;
+				    out[1] = low;
+				"""), reduced.output());
+		assertFalse(reduced.output().contains("\n    int i = 0;"), reduced.output());
+		assertVerifies(Path.of("stats.cpp"), stats, reduced.output(), new VirtualDevice());
+		// started anew for every row, where the float starts anew; a start of 1 in every lane would sum to 16
+		String rows = """
+				extern "C" void rowsum_kernel(const float* x, float* out)
+				{
+				    __m512 acc;
+				    for (int r = 0; r < 8; ++r) {
+				        acc = _mm512_setzero_ps();
+				        for (int i = 0; i < 64; i += 16) {
+				            acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + r * 64 + i));
+				        }
+				        out[r] = _mm512_reduce_add_ps(acc);
+				    }
+				}
+				""";
+		Detensorized reset = detensorize("rowsum.cpp", rows);
+		assertTrue(reset.output().contains("""
+				    float acc;
+				    for (int r = 0; r < 8; ++r) {
+				        acc = 0.0f;
+				        for (int i = 0; i < 64; ++i) {
+				            acc += x[r * 64 + i];
+				        }
+				        out[r] = acc;
+				    }
+				"""), reset.output());
+		assertVerifies(Path.of("rowsum.cpp"), rows, reset.output(), new VirtualDevice());
+		String ones = rows.replace("_mm512_setzero_ps()", "_mm512_set1_ps(1.0f)");
+		Detensorized kept = detensorize("ones.cpp", ones);
+		assertFalse(kept.knobs().containsKey("lane-loops"), kept.output());
+		assertVerifies(Path.of("ones.cpp"), ones, kept.output(), new VirtualDevice());
+	}
+
+	@Test
+	public void aMaskedTailFoldsTheLanesItKeepsIntoTheAccumulator() {
+		String source = """
+				extern "C" void dot_kernel(const float* a, const float* b, float* out)
+				{
+				    const int n = 1000;
+				    __m512 acc = _mm512_setzero_ps();
+				    __m512 top = _mm512_set1_ps(a[0]);
+				    int i = 0;
+				    for (; i + 16 <= n; i += 16) {
+				        const __m512 va = _mm512_loadu_ps(a + i);
+				        acc = _mm512_fmadd_ps(va, _mm512_loadu_ps(b + i), acc);
+				        top = _mm512_max_ps(top, va);
+				    }
+				    if (i < n) {
+				        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+				        __m512 vb = _mm512_mask_loadu_ps(_mm512_setzero_ps(), m, b + i);
+				        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), vb, acc);
+				    }
+				    out[0] = _mm512_reduce_add_ps(acc);
+				    out[1] = _mm512_reduce_max_ps(top);
+				}
+				""";
+		Detensorized result = detensorize("dot.cpp", source);
+		assertEquals(Map.of("lane-loops", "2", "sums", "reassociated", "vector-loops", "1"), result.knobs());
+		assertTrue(result.output().contains("""
+				    float acc = 0.0f;
+				    float top = a[0];
+				    for (int i = 0; i < 992; ++i) {
+				        float va = a[i];
+				        acc = fmaf(va, b[i], acc);
+				        top = top > va ? top : va;
+				    }
+				    for (int i = 992; i < n; ++i) {
+				        float vb = b[i];
+				        acc = fmaf(a[i], vb, acc);
+				    }
+				    out[0] = acc;
+				    out[1] = top;
+				"""), result.output());
+		assertVerifies(Path.of("dot.cpp"), source, result.output(), new VirtualDevice());
+	}
+
+	@Test
+	public void sumsAddedInAnotherOrderStillVerifyAtRealisticSizes() {
+		// 16 dot products of 16384 floats: one running sum against 16 partial sums and their tree
+		String source = """
+				extern "C" void rowdot_kernel(const float* a, const float* b, float* out)
+				{
+				    const int n = 16384;
+				    for (int r = 0; r < 16; ++r) {
+				        __m512 acc = _mm512_setzero_ps();
+				        for (int i = 0; i + 16 <= n; i += 16) {
+				            acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + r * n + i), _mm512_loadu_ps(b + i), acc);
+				        }
+				        out[r] = _mm512_reduce_add_ps(acc);
+				    }
+				}
+				""";
+		Detensorized result = detensorize("rowdot.cpp", source);
+		assertTrue(result.output().contains("acc = fmaf(a[r * n + i], b[i], acc);"), result.output());
+		assertVerifies(Path.of("rowdot.cpp"), source, result.output(), new VirtualDevice());
+	}
+
+	@Test
+	public void aSumTooLongToAddInAnotherOrderKeepsItsLanesUnderTheSecondOption() {
+		String source = """
+				extern "C" void squares_kernel(const float* x, float* out)
+				{
+				    __m512 sq = _mm512_setzero_ps();
+				    for (int i = 0; i + 16 <= 524288; i += 16) {
+				        const __m512 v = _mm512_loadu_ps(x + i);
+				        sq = _mm512_fmadd_ps(v, v, sq);
+				    }
+				    out[0] = _mm512_reduce_add_ps(sq);
+				}
+				""";
+		List<VnniDetensorize> options = VnniDetensorize.options();
+		assertEquals(2, options.size());
+		// half a million squares added to one float drift about 1e-4 from 16 partial sums and their tree
+		Detensorized reassociated = detensorize(options.get(0), "squares.cpp", source);
+		assertEquals(Map.of("lane-loops", "1", "sums", "reassociated"), reassociated.knobs());
+		assertTrue(reassociated.output().contains("sq = fmaf(v, v, sq);"), reassociated.output());
+		Oracle.Verdict drift = new Oracle().verify(new KernelSource(Path.of("squares.cpp"), Dialect.VNNI, source),
+				new KernelSource(Path.of("squares.cpp"), Dialect.VNNI, reassociated.output()), new VirtualDevice(),
+				Map.of(), 3, RunRequest.of(List.of()));
+		assertFalse(drift.matches(), reassociated.output());
+		Detensorized inLanes = detensorize(options.get(1), "squares.cpp", source);
+		assertEquals("in lanes", inLanes.knobs().get("sums"));
+		assertTrue(inLanes.output().contains("mm512_fmadd_ps(sq, v, v, sq);"), inLanes.output());
+		assertVerifies(Path.of("squares.cpp"), source, inLanes.output(), new VirtualDevice());
+	}
+
+	@Test
+	public void anAccumulatorReadOtherwiseOrStartedElsewhereStaysAVector() {
+		String source = """
+				static inline float top(const float* x, int n)
+				{
+				    __m512 best = _mm512_set1_ps(x[0]);
+				    int i = 0;
+				    for (; i + 16 <= n; i += 16) {
+				        best = _mm512_max_ps(best, _mm512_loadu_ps(x + i));
+				    }
+				    if (i < n) {
+				        best = _mm512_max_ps(best, _mm512_maskz_loadu_ps((__mmask16)((1u << (n - i)) - 1u), x + i));
+				    }
+				    return _mm512_reduce_max_ps(best);
+				}
+
+				static inline float total(const float* x, int n)
+				{
+				    __m512 acc = _mm512_set1_ps(1.0f);
+				    int i = 0;
+				    for (; i + 16 <= n; i += 16) {
+				        acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + i));
+				    }
+				    float s = _mm512_reduce_add_ps(acc) - 16.0f;
+				    for (; i < n; ++i) {
+				        s += x[i];
+				    }
+				    return s;
+				}
+
+				static inline float scan(const float* x, float* y)
+				{
+				    __m512 acc = _mm512_setzero_ps();
+				    for (int i = 0; i < 64; i += 16) {
+				        acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + i));
+				        _mm512_storeu_ps(y + i, acc);
+				    }
+				    return _mm512_reduce_add_ps(acc);
+				}
+
+				extern "C" void mix_kernel(const float* x, float* y)
+				{
+				    for (int r = 0; r < 8; ++r) {
+				        y[r] = top(x + r * 100, 100);
+				        y[8 + r] = total(x + r * 100, 100);
+				        y[16 + r] = scan(x + r * 100, y + 24 + r * 64);
+				    }
+				}
+				""";
+		Detensorized result = detensorize("mix.cpp", source);
+		// the maximum's tail folds 0 into the lanes past its mask, the sum starts at 16, the scan stores its lanes
+		String output = result.output();
+		assertFalse(result.knobs().containsKey("lane-loops"), output);
+		assertTrue(output.contains("alignas(64) unsigned char best[64];\n    mm512_set1_ps(best, x[0]);"), output);
+		assertTrue(output.contains("alignas(64) unsigned char acc[64];\n    mm512_set1_ps(acc, 1.0f);"), output);
+		assertTrue(output.contains("mm512_storeu_ps(y + i, acc);"), output);
+		assertVerifies(Path.of("mix.cpp"), source, output, new VirtualDevice());
+		assertVerifies(Path.of("mix.cpp"), source, output, nativeDevice());
 	}
 
 	@Test
@@ -267,6 +623,7 @@ public class VnniDetensorizeTest {
 				    y[0] = v[3];
 				    _mm512_storeu_ps(y, _mm512_rsqrt14_ps(v));
 				    y[1] = y[0] > 0.0f ? _mm512_reduce_add_ps(_mm512_loadu_ps(x + 16)) : 0.0f;
+				    _mm512_storeu_ps(y + 16, v ? v : _mm512_setzero_ps());
 				}
 				""";
 		TranslationUnit unit = new KernelParser().parse("odd.cpp", source, Dialect.VNNI).unit();
@@ -275,6 +632,8 @@ public class VnniDetensorizeTest {
 		assertTrue(refusal.contains("line 4: the vector v is used in 'v[3]'"), refusal);
 		assertTrue(refusal.contains("line 5: _mm512_rsqrt14_ps is not in the VNNI catalog"), refusal);
 		assertTrue(refusal.contains("line 6: '_mm512_loadu_ps(x + 16)' is computed under ?:"), refusal);
+		// a choice between vectors is refused when the condition is one: it would choose lane by lane
+		assertTrue(refusal.contains("line 7: the vector v is used in"), refusal);
 		assertEquals(before, Dialect.VNNI.printer().print(unit), "the refusal leaves the model alone");
 	}
 
