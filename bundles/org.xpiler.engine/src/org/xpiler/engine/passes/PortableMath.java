@@ -39,14 +39,17 @@ final class PortableMath {
 			// C++'s templates, as <algorithm> defines them
 			Map.entry("std::min", "(($1) < ($0) ? ($1) : ($0))"), Map.entry("std::max", "(($0) < ($1) ? ($1) : ($0))"));
 
-	/** {@code <float.h>}'s limits, as it defines them, for dialects whose headers do not declare them. */
+	/**
+	 * {@code <float.h>}'s and {@code <limits.h>}'s limits, as they define them: translated code gets the values,
+	 * so that it needs neither header, which the target's includes may not bring.
+	 */
 	private static final Map<String, String> CONSTANTS = Map.of("FLT_MAX", "3.40282347e+38f", "FLT_MIN",
-			"1.17549435e-38f", "FLT_EPSILON", "1.19209290e-07f");
+			"1.17549435e-38f", "FLT_EPSILON", "1.19209290e-07f", "INT_MAX", "2147483647", "INT_MIN", "(-2147483647 - 1)");
 
 	private PortableMath() {
 	}
 
-	/** Rewrites, in {@code unit} (parsed as {@code dialect}), the calls and constants {@code target} would not know. */
+	/** Rewrites, in {@code unit} (parsed as {@code dialect}), the calls {@code target} would not know, and the limits. */
 	static void rewrite(TranslationUnit unit, Dialect dialect, Dialect target) {
 		Set<String> defined = new HashSet<>();
 		unit.eAllContents().forEachRemaining(o -> {
@@ -74,7 +77,7 @@ final class PortableMath {
 		});
 		List<Name> constants = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Name n && CONSTANTS.containsKey(n.getName()) && !target.catalog().knows(n.getName())
+			if (o instanceof Name n && CONSTANTS.containsKey(n.getName())
 					&& !(o.eContainer() instanceof Call c && c.getCallee() == o)) {
 				constants.add(n);
 			}

@@ -29,6 +29,7 @@ import org.xpiler.lang.kernel.ExpressionStatement;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.IfStatement;
+import org.xpiler.lang.kernel.InitializerList;
 import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.KernelLaunch;
@@ -1015,11 +1016,16 @@ final class SimtLoops {
 					throw PassRefusal.at(d, d.getName() + " lives across a barrier but is declared in a loop header");
 				}
 				if (d.getInitializer() != null && expanded.contains(d) && !isShared(d)) {
-					if (!(d.getInitializer() instanceof Expression init) || !d.getDimensions().isEmpty()) {
-						throw PassRefusal.at(d, "the array " + d.getName() + " lives across a barrier and has an initializer");
+					Statement assign;
+					if (d.getInitializer() instanceof Expression init && d.getDimensions().isEmpty()) {
+						assign = Snippets.statements(d.getName() + "[" + tid + "] = 0;", from).get(0);
+						((Assignment) ((ExpressionStatement) assign).getExpression()).setRight(init);
+					} else if (d.getInitializer() instanceof InitializerList list && zeros(list)) {
+						assign = zeroing(d);
+					} else {
+						throw PassRefusal.at(d, "the array " + d.getName() + " lives across a barrier and has an initializer "
+								+ "other than zeros");
 					}
-					Statement assign = Snippets.statements(d.getName() + "[" + tid + "] = 0;", from).get(0);
-					((Assignment) ((ExpressionStatement) assign).getExpression()).setRight(init);
 					CompoundStatement list = (CompoundStatement) statement.eContainer();
 					list.getStatements().add(list.getStatements().indexOf(statement) + 1, assign);
 					Region region = regionOf.get(statement);
@@ -1036,6 +1042,28 @@ final class SimtLoops {
 					EcoreUtil.remove(statement);
 				}
 			}
+		}
+
+		/** Whether {@code list} only holds zeros ({@code {}}, {@code {0}}, {@code {{0.0f}}}), as register tiles start. */
+		private static boolean zeros(InitializerList list) {
+			return list.getElements().stream().allMatch(e -> e instanceof InitializerList inner ? zeros(inner)
+					: e instanceof Expression value && new ConstantFolder().fold(value).equals(java.util.OptionalLong.of(0))
+							|| e instanceof org.xpiler.lang.kernel.FloatLiteral f && Double.parseDouble(
+									f.getValue().replaceAll("[fFlL]$", "")) == 0);
+		}
+
+		/** Loops that set each element of the thread's copy of the array {@code d} to zero. */
+		private Statement zeroing(Declarator d) {
+			StringBuilder loops = new StringBuilder();
+			StringBuilder element = new StringBuilder(d.getName() + "[" + tid + "]");
+			for (int i = 0; i < d.getDimensions().size(); i++) {
+				String size = printer.expression(d.getDimensions().get(i).getSize());
+				loops.append("for (int i").append(i).append("_").append(d.getName()).append(" = 0; i").append(i).append("_")
+						.append(d.getName()).append(" < ").append(size).append("; ++i").append(i).append("_")
+						.append(d.getName()).append(") ");
+				element.append("[i").append(i).append("_").append(d.getName()).append("]");
+			}
+			return Snippets.statements(loops + element.toString() + " = 0;", from).get(0);
 		}
 
 		/** Moves the constant {@code d} to the block's scope, after the constants its initializer names. */

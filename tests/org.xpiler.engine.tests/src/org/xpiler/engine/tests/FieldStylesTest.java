@@ -228,6 +228,36 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aZeroedRegisterTileAcrossABarrierWithUnrollPragmasIsLifted() {
+		String cuda = """
+				__global__ __launch_bounds__(64) void tile_sum(const float* x, float* y) {
+				    __shared__ float s[64 * 4];
+				    float acc[2][2] = {{0.0f}};
+				    for (int k = 0; k < 4; ++k) s[threadIdx.x * 4 + k] = x[blockIdx.x * 256 + threadIdx.x * 4 + k];
+				    __syncthreads();
+				#pragma unroll
+				    for (int i = 0; i < 2; ++i)
+				#pragma unroll
+				        for (int j = 0; j < 2; ++j)
+				            acc[i][j] += s[(63 - threadIdx.x) * 4 + i * 2 + j];
+				    y[blockIdx.x * 64 + threadIdx.x] = acc[0][0] + acc[0][1] + acc[1][0] + acc[1][1];
+				}
+				extern "C" void tile_sum_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 512 * sizeof(float));
+				    cudaMalloc(&dy, 128 * sizeof(float));
+				    cudaMemcpy(dx, x, 512 * sizeof(float), cudaMemcpyHostToDevice);
+				    tile_sum<<<2, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 128 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result result = verified("tile_sum.cu", cuda, Dialect.VNNI);
+		assertTrue(lifted(result).contains("acc[threadIdx_x][i0_acc][i1_acc] = 0;"), lifted(result));
+		verified("tile_sum.cu", cuda, Dialect.BANG);
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);

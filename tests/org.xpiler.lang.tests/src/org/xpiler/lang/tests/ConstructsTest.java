@@ -13,9 +13,12 @@ import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.CxxCast;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.DirectiveStatement;
+import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.NamedType;
@@ -141,6 +144,28 @@ public class ConstructsTest {
 				    __memcpy(y, buf, 256 * sizeof(float), NRAM2GDRAM);
 				}
 				""", Dialect.BANG);
+	}
+
+	@Test
+	public void pragmasBeforeUnbracedLoopBodiesAndLaunchBoundsBeforeTheReturnType() {
+		ParsedKernel parsed = clean("tile.cu", """
+				__global__ __launch_bounds__(256) void tile(const float* x, float* y) {
+				    float acc = 0.0f;
+				#pragma unroll
+				    for (int i = 0; i < 4; ++i)
+				#pragma unroll
+				        for (int j = 0; j < 4; ++j)
+				            acc += x[i * 4 + j];
+				    y[threadIdx.x] = acc;
+				}
+				""", Dialect.CUDA);
+		FunctionDefinition tile = (FunctionDefinition) parsed.unit().getItems().get(0);
+		assertEquals(1, tile.getAttributes().size());
+		// the inner pragma and loop are the outer loop's body, read as a block
+		ForStatement outer = EcoreUtil2.getAllContentsOfType(tile, ForStatement.class).get(0);
+		CompoundStatement body = assertInstanceOf(CompoundStatement.class, outer.getBody());
+		assertInstanceOf(DirectiveStatement.class, body.getStatements().get(0));
+		assertInstanceOf(ForStatement.class, body.getStatements().get(1));
 	}
 
 	@Test
