@@ -58,11 +58,12 @@ import org.xpiler.lang.printing.KernelPrinter;
 final class SimtLoops {
 	private static final Set<String> SPECIAL = Set.of("threadIdx", "blockIdx", "blockDim", "gridDim");
 	private static final Set<String> DROPPED_RUNTIME = Set.of("DeviceSynchronize", "GetLastError", "PeekAtLastError",
-			"StreamSynchronize", "ThreadSynchronize", "DeviceReset");
+			"StreamSynchronize", "ThreadSynchronize", "DeviceReset", "StreamCreate", "StreamCreateWithFlags",
+			"StreamDestroy");
 	/** The runtime's descriptions of a status, which only error paths read. */
 	private static final Set<String> ERROR_DESCRIPTIONS = Set.of("GetErrorString", "GetErrorName");
 	/** The runtime calls with an effect that lifting turns into sequential code (or drops, for Free). */
-	private static final Set<String> LIFTED_RUNTIME = Set.of("Malloc", "Free", "Memcpy", "Memset");
+	private static final Set<String> LIFTED_RUNTIME = Set.of("Malloc", "Free", "Memcpy", "MemcpyAsync", "Memset");
 	/** A string or character literal, a number ({@code 1.0f}, {@code 0x1F}) or an identifier of a macro body. */
 	private static final java.util.regex.Pattern MACRO_TOKEN = java.util.regex.Pattern
 			.compile("\"(?:\\\\.|[^\"\\\\])*\"|'(?:\\\\.|[^'\\\\])*'|\\.?\\d(?:[eEpP][+-]|[\\w.])*|[A-Za-z_]\\w*");
@@ -155,6 +156,10 @@ final class SimtLoops {
 		return name.matches("(threadIdx|blockIdx)_[xyz]");
 	}
 
+	private static boolean isCopy(String runtimeCall) {
+		return runtimeCall.equals("Memcpy") || runtimeCall.equals("MemcpyAsync");
+	}
+
 	private static String runtime(String name) {
 		if (name == null) {
 			return null;
@@ -184,7 +189,7 @@ final class SimtLoops {
 			}
 		}
 		for (Call call : runtimeCalls) {
-			if (runtime(Snippets.callee(call)).equals("Memcpy") && call.getArgs().size() == 4) {
+			if (isCopy(runtime(Snippets.callee(call))) && call.getArgs().size() >= 4) {
 				String dst = nameOf(call.getArgs().get(0));
 				String src = nameOf(call.getArgs().get(1));
 				if (device.contains(dst) && parameters.contains(src)) {
@@ -228,7 +233,7 @@ final class SimtLoops {
 				}
 			}
 			case "Free" -> EcoreUtil.remove(statement);
-			case "Memcpy" -> {
+			case "Memcpy", "MemcpyAsync" -> { // in sequential code a copy on a stream is done when the call returns
 				String dst = alias.getOrDefault(nameOf(call.getArgs().get(0)), nameOf(call.getArgs().get(0)));
 				String src = alias.getOrDefault(nameOf(call.getArgs().get(1)), nameOf(call.getArgs().get(1)));
 				if (dst != null && dst.equals(src)) {
@@ -243,7 +248,7 @@ final class SimtLoops {
 			default -> {
 				if (DROPPED_RUNTIME.contains(what)) {
 					EcoreUtil.remove(statement);
-				} else if (!what.startsWith("Memcpy") && !what.equals("LaunchKernelGGL")) {
+				} else if (!what.equals("LaunchKernelGGL")) {
 					throw PassRefusal.at(call, Snippets.callee(call) + " has no sequential counterpart");
 				}
 			}

@@ -258,6 +258,28 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void copiesAndLaunchesOnAStreamLiftAsTheSequentialCodeTheyAmountTo() {
+		String cuda = SCALE + """
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    cudaStream_t stream;
+				    cudaStreamCreate(&stream);
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 1024 * sizeof(float));
+				    cudaMalloc(&dy, 1024 * sizeof(float));
+				    cudaMemcpyAsync(dx, x, 1024 * sizeof(float), cudaMemcpyHostToDevice, stream);
+				    scale<<<4, 256, 0, stream>>>(dx, dy);
+				    cudaMemcpyAsync(y, dy, 1024 * sizeof(float), cudaMemcpyDeviceToHost, stream);
+				    cudaStreamSynchronize(stream);
+				    cudaStreamDestroy(stream);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		String cpp = lifted(verified("scale.cu", cuda, Dialect.VNNI));
+		assertFalse(cpp.contains("cudaStream") || cpp.contains("MemcpyAsync"), cpp);
+		verified("scale.cu", cuda, Dialect.BANG);
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);
