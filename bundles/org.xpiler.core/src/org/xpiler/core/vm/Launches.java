@@ -12,6 +12,7 @@ import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.TemplateCall;
 
 /**
  * Kernel launches: a CUDA/HIP grid of blocks of threads, or a BANG union of clusters of cores. Each block
@@ -339,8 +340,12 @@ final class Launches {
 			}
 			var contents = function.getBody().eAllContents();
 			while (contents.hasNext()) {
-				if (contents.next() instanceof Call call && call.getCallee() instanceof Name name) {
-					String n = name.getName();
+				String n = switch (contents.next()) {
+				case Call call when call.getCallee() instanceof Name name -> name.getName();
+				case TemplateCall call -> call.getFunction(); // warpReduce<float>(v) may shuffle too
+				default -> null;
+				};
+				if (n != null) {
 					if (Builtins.isSynchronizing(program, n)) {
 						return true;
 					}

@@ -12,12 +12,16 @@ import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.DeclarationStatement;
+import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.TemplateArgument;
+import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
@@ -57,8 +61,8 @@ final class DeviceInliner {
 			if (o instanceof Name n && COOPERATIVE_NAMES.contains(n.getName())) {
 				return true;
 			}
-			if (o instanceof Call c && Snippets.callee(c) != null) {
-				String callee = Snippets.callee(c);
+			String callee = calleeName(o);
+			if (callee != null) {
 				if (callee.equals("__syncthreads") || callee.equals("__syncwarp") || callee.startsWith("__shfl")) {
 					return true;
 				}
@@ -71,38 +75,64 @@ final class DeviceInliner {
 		return false;
 	}
 
-	/** Inlines every call of a cooperative function in {@code body}, until none is left. */
-	void inlineCooperative(CompoundStatement body) {
+	/** The function a call or a template call ({@code warpReduce<float>(v)}) names, else null. */
+	private static String calleeName(EObject o) {
+		return switch (o) {
+		case Call c -> Snippets.callee(c);
+		case TemplateCall t -> t.getFunction();
+		default -> null;
+		};
+	}
+
+	private static List<Expression> arguments(Expression call) {
+		return call instanceof TemplateCall t ? t.getArgs() : ((Call) call).getArgs();
+	}
+
+	/**
+	 * Inlines every call of a cooperative function in {@code body} (of {@code function}, in {@code unit}), until
+	 * none is left; a template's call inlines the instance its template arguments, given or deduced, make.
+	 */
+	void inlineCooperative(TranslationUnit unit, FunctionDefinition function) {
+		CompoundStatement body = function.getBody();
 		for (int round = 0; round < 16; round++) {
-			Call call = next(body);
+			Expression call = next(body);
 			if (call == null) {
 				return;
 			}
-			inline(call, functions.get(Snippets.callee(call)));
+			FunctionDefinition f = functions.get(calleeName(call));
+			if (f.getTemplate() != null) {
+				List<TemplateArgument> given = call instanceof TemplateCall t ? t.getTemplateArgs() : List.of();
+				f = new TemplateInstances(new LaunchConstants(unit, function, dialect), function, dialect).instance(f, call,
+						given, arguments(call));
+			}
+			inline(call, f);
 		}
 		throw PassRefusal.at(body, "cooperative device functions call each other too deeply to inline");
 	}
 
-	private Call next(CompoundStatement body) {
+	private Expression next(CompoundStatement body) {
 		for (var it = body.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Call c && Snippets.callee(c) != null) {
-				FunctionDefinition f = functions.get(Snippets.callee(c));
+			EObject o = it.next();
+			String callee = calleeName(o);
+			if (callee != null) {
+				FunctionDefinition f = functions.get(callee);
 				if (f != null && cooperative(f, functions)) {
-					return c;
+					return (Expression) o;
 				}
 			}
 		}
 		return null;
 	}
 
-	private void inline(Call call, FunctionDefinition f) {
+	private void inline(Expression call, FunctionDefinition f) {
+		List<Expression> args = arguments(call);
 		Statement statement = Snippets.enclosingStatement(call);
 		if (!(statement instanceof ExpressionStatement || statement instanceof DeclarationStatement
 				|| statement instanceof ReturnStatement) || !(statement.eContainer() instanceof CompoundStatement)) {
 			throw PassRefusal.at(call, "the call of " + f.getName() + " must be a statement, an initializer or a "
 					+ "return value to be inlined");
 		}
-		if (f.getParams().size() != call.getArgs().size()) {
+		if (f.getParams().size() != args.size()) {
 			throw PassRefusal.at(call, f.getName() + " takes " + f.getParams().size() + " arguments");
 		}
 		FunctionDefinition copy = EcoreUtil.copy(f);
@@ -132,7 +162,7 @@ final class DeviceInliner {
 			Parameter p = copy.getParams().get(i);
 			String declared = printer.parameter(p).replaceFirst("\\b" + p.getDeclarator().getName() + "\\b",
 					p.getDeclarator().getName() + suffix);
-			text.append(declared).append(" = ").append(printer.expression(call.getArgs().get(i))).append(";\n");
+			text.append(declared).append(" = ").append(printer.expression(args.get(i))).append(";\n");
 		}
 		for (Statement s : bodyStatements) {
 			if (s instanceof ReturnStatement r) {

@@ -147,7 +147,6 @@ final class SimtLoops {
 
 	// ------------------------------------------------------------------ the host wrapper
 
-	/** The runtime name without its dialect prefix: {@code cudaMemcpy} and {@code hipMemcpy} are {@code Memcpy}. */
 	/**
 	 * Whether {@code name} is the variable of a loop that recovery made of a thread or block index
 	 * ({@code threadIdx_x}, {@code blockIdx_y}): its iterations were the source's threads, free to run in any order.
@@ -156,10 +155,12 @@ final class SimtLoops {
 		return name.matches("(threadIdx|blockIdx)_[xyz]");
 	}
 
+	/** Whether the runtime call (without its prefix) copies between buffers, on a stream or not. */
 	private static boolean isCopy(String runtimeCall) {
 		return runtimeCall.equals("Memcpy") || runtimeCall.equals("MemcpyAsync");
 	}
 
+	/** The runtime name without its dialect prefix: {@code cudaMemcpy} and {@code hipMemcpy} are {@code Memcpy}. */
 	private static String runtime(String name) {
 		if (name == null) {
 			return null;
@@ -267,7 +268,7 @@ final class SimtLoops {
 			}
 		});
 		LaunchConstants configurations = new LaunchConstants(unit, body, from);
-		TemplateKernels templates = new TemplateKernels(configurations, f, from);
+		TemplateInstances templates = new TemplateInstances(configurations, f, from);
 		List<EObject> launches = new ArrayList<>();
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof KernelLaunch || o instanceof Call c && "hipLaunchKernelGGL".equals(Snippets.callee(c))) {
@@ -565,7 +566,7 @@ final class SimtLoops {
 
 		String lift(List<Expression> args, String launchText) {
 			CompoundStatement body = kernel.getBody();
-			new DeviceInliner(devices, from).inlineCooperative(body);
+			new DeviceInliner(devices, from).inlineCooperative(unit, kernel);
 			replaceBuiltins(body);
 			// the file's macros and constants and the body's own, with blockDim and warpSize already numbers
 			LaunchConstants values = new LaunchConstants(unit, kernel, from);

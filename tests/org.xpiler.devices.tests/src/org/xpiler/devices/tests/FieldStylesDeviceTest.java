@@ -188,6 +188,42 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void aTemplateHelperThatShufflesRunsInStepWithTheWarp() {
+		for (String arguments : new String[] { "<float>", "" }) {
+			KernelRuns.Report report = new KernelRuns().run(device, source("row_sum.cu", """
+				template <typename T>
+				__device__ T warpSum(T v) {
+				    for (int m = 16; m > 0; m >>= 1) v += __shfl_xor_sync(0xffffffffu, v, m);
+				    return v;
+				}
+				__global__ void row_sum(const float* x, float* y) {
+				    float v = x[blockIdx.x * 32 + threadIdx.x];
+				    float s = warpSum%s(v);
+				    if (threadIdx.x == 0) y[blockIdx.x] = s;
+				}
+				extern "C" void row_sum_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 128 * sizeof(float));
+				    cudaMalloc(&dy, 4 * sizeof(float));
+				    cudaMemcpy(dx, x, 128 * sizeof(float), cudaMemcpyHostToDevice);
+				    row_sum<<<4, 32>>>(dx, dy);
+				    cudaMemcpy(y, dy, 4 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""".formatted(arguments)), Map.of(), 1, RunRequest.of(List.of()));
+			float[] x = floatsOf(report.buffers().get(0).buffer());
+			float[] y = floatsOf(report.buffers().get(1).buffer());
+			for (int r = 0; r < 4; r++) {
+				float sum = 0;
+				for (int t = 0; t < 32; t++) {
+					sum += x[r * 32 + t];
+				}
+				assertEquals(sum, y[r], 1e-4f * Math.max(1, Math.abs(sum)), "y[" + r + "] with warpSum" + arguments);
+			}
+		}
+	}
+
+	@Test
 	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
 				extern "C" void sized_kernel(const float* x, float* y) {

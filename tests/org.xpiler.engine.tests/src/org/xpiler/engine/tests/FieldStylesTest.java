@@ -280,6 +280,35 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aTemplateWarpReductionIsInlinedAsTheInstanceItsCallMakes() {
+		String cuda = """
+				template <typename T>
+				__device__ T warpSum(T v) {
+				    for (int m = 16; m > 0; m >>= 1) v += __shfl_xor_sync(0xffffffffu, v, m);
+				    return v;
+				}
+				__global__ void row_sum(const float* x, float* y) {
+				    float v = x[blockIdx.x * 32 + threadIdx.x];
+				    float s = warpSum%s(v);
+				    if (threadIdx.x == 0) y[blockIdx.x] = s;
+				}
+				extern "C" void row_sum_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 128 * sizeof(float));
+				    cudaMalloc(&dy, 4 * sizeof(float));
+				    cudaMemcpy(dx, x, 128 * sizeof(float), cudaMemcpyHostToDevice);
+				    row_sum<<<4, 32>>>(dx, dy);
+				    cudaMemcpy(y, dy, 4 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		for (String arguments : new String[] { "<float>", "" }) {
+			String cpp = lifted(verified("row_sum.cu", cuda.formatted(arguments), Dialect.VNNI));
+			assertTrue(cpp.contains("v_0[threadIdx_x] = v[threadIdx_x];") && !cpp.contains("warpSum("), cpp);
+		}
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);

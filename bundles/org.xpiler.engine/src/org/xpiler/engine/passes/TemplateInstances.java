@@ -22,30 +22,34 @@ import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
 
 /**
- * The instance of a template kernel for one launch, as the compiler instantiates it: a copy of the kernel
- * without its template header, each value parameter replaced by its value and each type parameter by its type.
- * Arguments come from the launch ({@code layernorm<128, float><<<rows, 128>>>(...)}), else from the
- * parameter's default, else, for a type, from the declared type of the pointer passed for a parameter of that
- * type ({@code const T* x} given {@code float* d_x}).
+ * The instance of a template function for one launch or call, as the compiler instantiates it: a copy of the
+ * function without its template header, each value parameter replaced by its value and each type parameter by
+ * its type. Arguments come from the launch or call ({@code layernorm<128, float><<<rows, 128>>>(...)},
+ * {@code warpReduce<float>(v)}), else from the parameter's default, else, for a type, from the declared type
+ * of the variable passed for a parameter of that type ({@code const T* x} given {@code float* d_x},
+ * {@code T v} given {@code float sum}) in the calling function.
  *
  * <pre>
  * template &lt;int BLOCK&gt; __global__ void k(float* y) { __shared__ float s[BLOCK]; ... }   launched k&lt;128&gt;&lt;&lt;&lt;8, 128&gt;&gt;&gt;(d_y)
  * instance:                 __global__ void k(float* y) { __shared__ float s[128]; ... }
  * </pre>
  */
-final class TemplateKernels {
+final class TemplateInstances {
 	private final LaunchConstants constants;
-	private final FunctionDefinition wrapper;
+	private final FunctionDefinition caller;
 	private final Dialect dialect;
 
-	/** Instances for launches in {@code wrapper}, whose values fold with {@code constants}. */
-	TemplateKernels(LaunchConstants constants, FunctionDefinition wrapper, Dialect dialect) {
+	/** Instances for launches or calls in {@code caller}, whose values fold with {@code constants}. */
+	TemplateInstances(LaunchConstants constants, FunctionDefinition caller, Dialect dialect) {
 		this.constants = constants;
-		this.wrapper = wrapper;
+		this.caller = caller;
 		this.dialect = dialect;
 	}
 
-	/** The instance of {@code kernel} that {@code launch} runs with the explicit {@code arguments}. */
+	/**
+	 * The instance of {@code kernel} that {@code launch} (a launch or a call) runs with the explicit template
+	 * {@code arguments} and the call's {@code launchArgs}.
+	 */
 	FunctionDefinition instance(FunctionDefinition kernel, EObject launch, List<TemplateArgument> arguments,
 			List<Expression> launchArgs) {
 		List<TemplateParameter> parameters = kernel.getTemplate().getParams();
@@ -112,17 +116,17 @@ final class TemplateKernels {
 	}
 
 	/**
-	 * The type specifier the wrapper declares {@code name} with, as a parameter or a local, if it declares it
+	 * The type specifier the caller declares {@code name} with, as a parameter or a local, if it declares it
 	 * once and with {@code pointers} levels of pointer.
 	 */
 	private TypeSpecifier declaredType(String name, int pointers) {
 		List<TypeSpecifier> found = new ArrayList<>();
-		for (Parameter p : wrapper.getParams()) {
+		for (Parameter p : caller.getParams()) {
 			if (name.equals(p.getDeclarator().getName()) && p.getDeclarator().getPointers().size() == pointers) {
 				found.add(p.getType());
 			}
 		}
-		wrapper.getBody().eAllContents().forEachRemaining(o -> {
+		caller.getBody().eAllContents().forEachRemaining(o -> {
 			if (o instanceof DeclarationStatement d) {
 				for (Declarator x : d.getDeclaration().getDeclarators()) {
 					if (name.equals(x.getName()) && x.getPointers().size() == pointers) {
