@@ -20,6 +20,7 @@ import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.DirectiveStatement;
 import org.xpiler.lang.kernel.EmptyStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
@@ -360,6 +361,15 @@ public final class LoopBind implements Pass {
 	// ------------------------------------------------------------------ segments
 
 	/** The entry's body cut into the parts that become one kernel each. */
+	/**
+	 * Whether {@code s} is a {@code #pragma} line between the body's statements: a hint for the loop after it
+	 * ({@code #pragma omp parallel for}, {@code #pragma unroll}), which the binding replaces, so it is not a
+	 * kernel's work of its own.
+	 */
+	private static boolean isPragma(Statement s) {
+		return s instanceof DirectiveStatement d && d.getDirective().getText().strip().matches("#\\s*pragma\\b.*");
+	}
+
 	private List<Segment> segments(CompoundStatement body) {
 		List<Statement> statements = flatten(body.getStatements());
 		List<Statement> declarations = new ArrayList<>();
@@ -393,7 +403,7 @@ public final class LoopBind implements Pass {
 					pending.clear();
 				}
 				segments.add(new Segment(List.copyOf(declarations), List.of(s), boundLoop(s)));
-			} else if (!(s instanceof EmptyStatement)) {
+			} else if (!(s instanceof EmptyStatement) && !isPragma(s)) {
 				pending.add(s);
 			}
 		}

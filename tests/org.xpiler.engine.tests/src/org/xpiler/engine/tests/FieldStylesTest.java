@@ -309,6 +309,23 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void anOpenMpPragmaIsNotAKernelOfItsOwn() {
+		String cpp = """
+				extern "C" void scale_kernel(const float* x, float* y) {
+				#pragma omp parallel for
+				    for (int i = 0; i < 4096; ++i) y[i] = x[i] * 2.0f;
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.BANG }) {
+			Translator.Result result = verified("scale.cpp", cpp, to);
+			StepRecord bind = result.record().steps().stream().filter(s -> s.pass().equals("loop-bind")).findFirst()
+					.orElseThrow();
+			assertEquals("1", bind.knobs().get("kernels"), result.output().orElseThrow());
+			assertFalse(result.output().orElseThrow().contains("omp"), result.output().orElseThrow());
+		}
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);
