@@ -224,6 +224,30 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void maskedAndNegatedAvx512ArithmeticRunsLaneByLane() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("masked.cpp", """
+				#include <immintrin.h>
+				extern "C" void masked_kernel(const float* x, float* y) {
+				    __m512 a = _mm512_loadu_ps(x);
+				    __m512 b = _mm512_loadu_ps(x + 16);
+				    __mmask16 low = 0x00FF;
+				    __m512 m = _mm512_mask_max_ps(a, low, a, b);     // max in lanes 0-7, a above
+				    __m512 s = _mm512_mask_add_ps(m, low, m, b);     // + b in lanes 0-7
+				    __m512 f = _mm512_fnmadd_ps(a, b, s);            // s - a * b
+				    _mm512_storeu_ps(y, _mm512_maskz_mov_ps(0x0FFF, f));
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		for (int i = 0; i < 16; i++) {
+			float a = x[i], b = x[16 + i];
+			float s = i < 8 ? (a > b ? a : b) + b : a;
+			float expected = i < 12 ? Math.fma(-a, b, s) : 0.0f;
+			assertEquals(expected, y[i], "y[" + i + "]");
+		}
+	}
+
+	@Test
 	public void anArraySizeThatIsNotConstantIsAnErrorAtTheSize() {
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sized.cpp", """
 				extern "C" void sized_kernel(const float* x, float* y) {
