@@ -79,6 +79,9 @@ final class Types {
 		if (name.startsWith("::")) {
 			name = name.substring(2);
 		}
+		if (name.matches("std::(size_t|ptrdiff_t|u?int(8|16|32|64)_t)")) {
+			name = name.substring(5); // <cstddef> and <cstdint> declare them in std as well
+		}
 		VmType bound = bindings.get(name);
 		if (bound != null) {
 			return bound;

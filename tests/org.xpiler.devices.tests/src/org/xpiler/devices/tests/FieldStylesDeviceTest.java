@@ -110,7 +110,7 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
-	public void autoVariablesTakeTheTypeTheirInitializerGives() {
+	public void autoVariablesTakeTheTypeTheirInitializerGivesAndStdSizeTIsSizeT() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("autos.cpp", """
 				extern "C" void autos_kernel(const float* x, float* y) {
 				    constexpr auto N = 16;
@@ -122,7 +122,7 @@ public class FieldStylesDeviceTest {
 				        *out = halved;
 				    }
 				    auto wraps = 0u - 1u;
-				    for (int i = 0; i < N; ++i) y[i] = local[i] + (wraps > 0 ? 1.0f : 0.0f);
+				    for (std::size_t i = 0; i < N; ++i) y[i] = local[i] + (wraps > 0 ? 1.0f : 0.0f);
 				}
 				"""), Map.of(), 1, RunRequest.of(List.of()));
 		float[] x = floatsOf(report.buffers().get(0).buffer());
