@@ -5,9 +5,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import org.xpiler.lang.catalog.CatalogEntries.CatalogConstant;
 import org.xpiler.lang.catalog.CatalogFunction;
@@ -26,7 +28,9 @@ import org.xpiler.lang.parsing.ParsedKernel;
  * checks each pointer's memory space and every rule of the form ({@code n * sizeof(T) % 128 == 0},
  * {@code aligned(dst, 64)}) with the actual values, and reports a broken rule at the call with the catalog's
  * message, as hardware would misbehave there. The body of {@code __memcpy_async} runs at the call too, but
- * what it writes lands later ({@link AsyncCopies}).
+ * what it writes lands later ({@link AsyncCopies}). Element-wise bodies (vector arithmetic, activations,
+ * conversions, fills, {@code __memcpy}) propagate uninitialized elements instead of faulting on them
+ * ({@link LaneWiseLoop}).
  */
 final class CatalogCalls {
 	/** Parsed reference bodies, shared by all programs: parsing is the expensive part. */
@@ -160,12 +164,24 @@ final class CatalogCalls {
 		List<Rule> rules = new ArrayList<>(function.rules());
 		rules.addAll(signature.rules());
 		target.prologue = prologue(fc, function, signature, rules, variables);
-		Stmt copy = fc.statements.block(statements.getStatements(), true);
-		target.body = deferred ? AsyncCopies.deferred(copy, register(variables, "dst"), register(variables, "src"),
-				site, program.site(site)) : copy;
+		if (deferred) {
+			// element-wise propagation stays out: the copy lands later, and its landing would define the garbage
+			Stmt copy = fc.statements.block(statements.getStatements(), true);
+			target.body = AsyncCopies.deferred(copy, register(variables, "dst"), register(variables, "src"), site,
+					program.site(site));
+		} else if (LaneWiseLoop.admits(statements.getStatements(), pointerParameters(signature), program.catalog)) {
+			target.body = LaneWiseLoop.compile(fc, statements.getStatements());
+		} else {
+			target.body = fc.statements.block(statements.getStatements(), true);
+		}
 		fc.finish(target);
 		compiled.put(key, target);
 		return target;
+	}
+
+	private static Set<String> pointerParameters(Signature signature) {
+		return signature.params().stream().filter(p -> p.type().contains("*")).map(Parameter::name)
+				.collect(Collectors.toSet());
 	}
 
 	/** The register of a pointer parameter the reference body does not take the address of. */

@@ -11,7 +11,8 @@ import java.util.Arrays;
  * offset, biased by 2^31, in the low 32 bits, so pointer arithmetic that steps before a region stays in it and
  * is reported as out of bounds of that region. Id 0 is the null pointer. Every access is checked: null,
  * freed, out of bounds, uninitialized, racing with a pending asynchronous copy; accesses with nothing to check
- * take a fast path.
+ * take a fast path. While a lane of an element-wise intrinsic runs ({@link #beginLane}), reading uninitialized
+ * bytes does not fault but makes what the lane writes uninitialized.
  */
 public final class Memory {
 	static final long BIAS = 1L << 31;
@@ -28,6 +29,9 @@ public final class Memory {
 	private MemoryObserver observer;
 	/** The thread or task running now (one runs at a time), for observers and messages. */
 	Lane lane;
+	/** The lane of an element-wise intrinsic running now, or null (see {@link LaneWiseLoop}). */
+	private VectorLane vectorLane;
+	private final VectorLane reusedLane = new VectorLane();
 
 	Memory(Program program) {
 		this.program = program;
@@ -153,7 +157,10 @@ public final class Memory {
 		}
 		if (r.initialized != null) {
 			for (int i = offset; i < offset + bytes; i++) {
-				if (!r.initialized[i]) {
+				if (!r.initialized[i] && vectorLane != null) {
+					vectorLane.readUndefined(r, i); // garbage in, garbage out: decided when the lane ends
+					break;
+				} else if (!r.initialized[i]) {
 					throw fault(site, "read of uninitialized memory: byte offset " + i + " of '" + r.name + "'"
 							+ (lane != null && r.space.shared() ? " (no lane has written it yet: a missing barrier?)" : ""));
 				}
@@ -169,10 +176,16 @@ public final class Memory {
 		Region fast = fast(address, bytes);
 		if (fast != null) {
 			fast.written = true;
+			if (vectorLane != null) {
+				vectorLane.wrote(fast, offsetOf(address), bytes, site);
+			}
 			return fast;
 		}
 		Region r = locate(address, bytes, site);
 		int offset = offsetOf(address);
+		if (vectorLane != null) {
+			vectorLane.wrote(r, offset, bytes, site);
+		}
 		if (r.pendingCopies != null) {
 			AsyncCopies.checkWrite(this, r, offset, bytes, site);
 		}
@@ -193,6 +206,87 @@ public final class Memory {
 			observer.write(r, offset, bytes, bits, lane, site);
 		}
 		return r;
+	}
+
+	/**
+	 * Starts one lane (one iteration of the reference loop) of an element-wise intrinsic: until {@link #endLane},
+	 * a read of an uninitialized byte does not fault but makes every byte the lane writes uninitialized, as a
+	 * vector unit computes garbage from garbage. Garbage may stay in on-chip and local memory only.
+	 */
+	void beginLane() {
+		vectorLane = reusedLane;
+		vectorLane.clear();
+	}
+
+	/**
+	 * Ends the lane begun last: when it read an uninitialized byte, what it wrote becomes uninitialized, and it
+	 * is an error at the write when that is memory outside the core (GDRAM, global or host memory).
+	 */
+	void endLane() {
+		VectorLane ended = vectorLane;
+		vectorLane = null;
+		if (ended.undefinedRegion == null) {
+			return;
+		}
+		for (int w = 0; w < ended.writes; w++) {
+			Region target = ended.targets[w];
+			int offset = ended.offsets[w];
+			if (!holdsGarbage(target.space)) {
+				throw fault(ended.sites[w], "read of uninitialized memory: byte offset " + ended.undefinedOffset + " of '"
+						+ ended.undefinedRegion.name + "' would be stored to byte offset " + offset + " of '"
+						+ target.name + "' (" + target.space.catalogName().toUpperCase() + ")");
+			}
+			target.uninitialize(offset, offset + ended.sizes[w]);
+		}
+	}
+
+	/** Leaves the lane after {@link #endLane} or a fault in it. */
+	void leaveLane() {
+		vectorLane = null;
+	}
+
+	/** Memory private to a core, thread or function, where garbage lanes are harmless until they are read. */
+	private static boolean holdsGarbage(Space space) {
+		return switch (space) {
+		case NRAM, WRAM, SRAM, LDRAM, SHARED, LOCAL -> true;
+		case HOST, GLOBAL, CONSTANT, GDRAM -> false;
+		};
+	}
+
+	/** What the running lane of an element-wise intrinsic wrote, and the first uninitialized byte it read. */
+	private static final class VectorLane {
+		Region undefinedRegion;
+		int undefinedOffset;
+		Region[] targets = new Region[4];
+		int[] offsets = new int[4];
+		int[] sizes = new int[4];
+		int[] sites = new int[4];
+		int writes;
+
+		void clear() {
+			undefinedRegion = null;
+			writes = 0;
+		}
+
+		void readUndefined(Region region, int offset) {
+			if (undefinedRegion == null) {
+				undefinedRegion = region;
+				undefinedOffset = offset;
+			}
+		}
+
+		void wrote(Region target, int offset, int bytes, int site) {
+			if (writes == targets.length) {
+				targets = Arrays.copyOf(targets, writes * 2);
+				offsets = Arrays.copyOf(offsets, writes * 2);
+				sizes = Arrays.copyOf(sizes, writes * 2);
+				sites = Arrays.copyOf(sites, writes * 2);
+			}
+			targets[writes] = target;
+			offsets[writes] = offset;
+			sizes[writes] = bytes;
+			sites[writes++] = site;
+		}
 	}
 
 	VmError fault(int site, String message) {

@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * One allocation of the virtual device: a buffer, an array, an on-chip declaration. Bytes are little-endian;
- * {@code initialized} (null when every byte is) tracks which bytes were ever written, so reading garbage is an
- * error rather than a silent wrong answer.
+ * {@code initialized} (null when every byte is) tracks which bytes hold defined values (written, and not computed
+ * from garbage by an element-wise intrinsic), so reading garbage is an error rather than a silent wrong answer.
  */
 public final class Region {
 	final int id;
@@ -86,6 +86,21 @@ public final class Region {
 
 	void refreshFastLimit() {
 		fastLimit = initialized == null && filler == null && !freed && pendingCopies == null ? length : -1;
+	}
+
+	/** Marks {@code [from, to)} as holding no defined value (garbage a vector lane computed from garbage). */
+	void uninitialize(int from, int to) {
+		if (initialized == null) {
+			initialized = new boolean[length];
+			Arrays.fill(initialized, true);
+		}
+		for (int i = from; i < to; i++) {
+			if (initialized[i]) {
+				initialized[i] = false;
+				missing++;
+			}
+		}
+		refreshFastLimit();
 	}
 
 	/** Makes room for offset {@code end} in a growable region; false when the region cannot grow that far. */

@@ -36,7 +36,10 @@ import org.xpiler.lang.parsing.ParsedKernel;
  * dialect's headers ({@code __memcpy} / {@code memcpy_ref}). The forms of one intrinsic used in the file are
  * overloads by arity. Compile-time constant parameters the reference never reads (the direction of a copy) are
  * dropped from helper and call. Memory-space qualifiers, {@code taskId} and barriers stay: the output is BANG C
- * with scalar loops where the intrinsics were.
+ * with scalar loops where the intrinsics were. Element-wise calls on a count padded for the vector unit get the
+ * count of elements whose results are read, where that is provably the same program ({@link DemandedLanes}), so
+ * that the scalar loops read no element that was never written; the knob {@code restricted} lists them
+ * ({@code line 29: tail}).
  * <p>
  * Precondition: a BANG C kernel whose tensor intrinsics all have reference semantics in the catalog. Refused:
  * forms without a reference (cross-cluster copies with {@code dst_cluster}, the atomic reductions) and
@@ -91,6 +94,7 @@ public final class BangDetensorize implements Pass {
 		if (calls.isEmpty()) {
 			return Map.of();
 		}
+		List<String> restricted = new DemandedLanes(unit).restrict();
 		Set<String> taken = takenNames(unit);
 		Map<String, String> baseNames = new LinkedHashMap<>(); // intrinsic -> helper name
 		Map<List<Object>, Helper> helpers = new LinkedHashMap<>(); // by intrinsic and form
@@ -122,6 +126,9 @@ public final class BangDetensorize implements Pass {
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("expanded", String.join(", ", expanded));
 		knobs.put("helpers", String.join(", ", new LinkedHashSet<>(ordered.stream().map(Helper::name).toList())));
+		if (!restricted.isEmpty()) {
+			knobs.put("restricted", String.join(", ", restricted));
+		}
 		return knobs;
 	}
 
@@ -136,7 +143,7 @@ public final class BangDetensorize implements Pass {
 		return calls;
 	}
 
-	private static Optional<CatalogFunction> function(Call call) {
+	static Optional<CatalogFunction> function(Call call) {
 		if (!(call.getCallee() instanceof Name callee)) {
 			return Optional.empty();
 		}
@@ -150,7 +157,7 @@ public final class BangDetensorize implements Pass {
 	}
 
 	/** The forms a call with {@code arguments} arguments may take; exactly one once the refusal is empty. */
-	private static List<Signature> forms(CatalogFunction function, int arguments) {
+	static List<Signature> forms(CatalogFunction function, int arguments) {
 		return function.signatures().stream().filter(s -> s.accepts(arguments)).toList();
 	}
 
