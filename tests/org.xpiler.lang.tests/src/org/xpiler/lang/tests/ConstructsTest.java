@@ -169,6 +169,17 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void readOnlyCacheLoadsOfVectorTypes() {
+		clean("ldg4.cu", """
+				__global__ void copy4(const float* __restrict__ x, float* y) {
+				    const float4* x4 = reinterpret_cast<const float4*>(x);
+				    const float4 v = __ldg(&x4[threadIdx.x]);
+				    y[threadIdx.x] = v.x + v.y + v.z + v.w;
+				}
+				""", Dialect.CUDA);
+	}
+
+	@Test
 	public void bangQualifiersMemcpyAndTaskBuiltins() {
 		ParsedKernel parsed = clean("copy.mlu", """
 				__nram__ float tile[256];
