@@ -5,8 +5,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.EcoreUtil2;
@@ -39,8 +37,6 @@ import org.xpiler.lang.kernel.Unary;
  * Calls of the function-like macros {@link #defineMacro} was given expand as the preprocessor expands them.
  */
 public final class ConstantFolder {
-	private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_]\\w*");
-
 	private final Map<String, Long> values = new HashMap<>();
 	private final Map<String, Program.Definition> macros = new HashMap<>();
 
@@ -106,20 +102,10 @@ public final class ConstantFolder {
 		if (args.size() != macro.parameters().size()) {
 			throw new NotConstant();
 		}
-		Map<String, String> argumentTexts = new HashMap<>();
-		for (int i = 0; i < args.size(); i++) {
-			argumentTexts.put(macro.parameters().get(i), Dialect.VNNI.printer().expression(args.get(i)));
-		}
-		Matcher identifier = IDENTIFIER.matcher(macro.body());
-		StringBuilder text = new StringBuilder();
-		while (identifier.find()) {
-			identifier.appendReplacement(text,
-					Matcher.quoteReplacement(argumentTexts.getOrDefault(identifier.group(), identifier.group())));
-		}
-		identifier.appendTail(text);
+		String text = macro.expanded(args.stream().map(Dialect.VNNI.printer()::expression).toList());
 		macros.remove(macro.name());
 		try {
-			return value(Snippets.expression(text.toString(), Dialect.VNNI));
+			return value(Snippets.expression(text, Dialect.VNNI));
 		} catch (IllegalArgumentException notAnExpression) {
 			throw new NotConstant();
 		} finally {

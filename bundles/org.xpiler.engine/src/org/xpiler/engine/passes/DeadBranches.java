@@ -6,7 +6,6 @@ import java.util.OptionalLong;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
-import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.DoStatement;
@@ -77,16 +76,6 @@ final class DeadBranches {
 
 	private static boolean declarationsWithoutCalls(Statement body) {
 		List<Statement> statements = body instanceof CompoundStatement block ? block.getStatements() : List.of(body);
-		for (Statement s : statements) {
-			if (!(s instanceof DeclarationStatement)) {
-				return false;
-			}
-			for (var it = s.eAllContents(); it.hasNext();) {
-				if (it.next() instanceof Call) {
-					return false;
-				}
-			}
-		}
-		return true;
+		return statements.stream().allMatch(s -> s instanceof DeclarationStatement && !Snippets.containsCall(s));
 	}
 }

@@ -64,9 +64,6 @@ final class SimtLoops {
 	private static final Set<String> ERROR_DESCRIPTIONS = Set.of("GetErrorString", "GetErrorName");
 	/** The runtime calls with an effect that lifting turns into sequential code (or drops, for Free). */
 	private static final Set<String> LIFTED_RUNTIME = Set.of("Malloc", "Free", "Memcpy", "MemcpyAsync", "Memset");
-	/** A string or character literal, a number ({@code 1.0f}, {@code 0x1F}) or an identifier of a macro body. */
-	private static final java.util.regex.Pattern MACRO_TOKEN = java.util.regex.Pattern
-			.compile("\"(?:\\\\.|[^\"\\\\])*\"|'(?:\\\\.|[^'\\\\])*'|\\.?\\d(?:[eEpP][+-]|[\\w.])*|[A-Za-z_]\\w*");
 	private static final Set<String> DEVICE_QUALIFIERS = Set.of("__device__", "__host__", "__forceinline__",
 			"__noinline__", "__constant__", "__managed__");
 
@@ -347,13 +344,7 @@ final class SimtLoops {
 			for (ExpressionStatement use : uses) {
 				Call call = (Call) use.getExpression();
 				Program.Definition macro = macros.get(Snippets.callee(call));
-				Map<String, String> arguments = new HashMap<>();
-				for (int i = 0; i < call.getArgs().size(); i++) {
-					arguments.put(macro.parameters().get(i), printer.expression(call.getArgs().get(i)));
-				}
-				// one pass over the body's tokens: identifiers that name a parameter, not the text of literals
-				String text = MACRO_TOKEN.matcher(macro.body()).replaceAll(token -> java.util.regex.Matcher
-						.quoteReplacement(arguments.getOrDefault(token.group(), token.group())));
+				String text = macro.expanded(call.getArgs().stream().map(printer::expression).toList());
 				CompoundStatement block = Snippets.ensureInBlock(use);
 				int at = block.getStatements().indexOf(use);
 				block.getStatements().remove(at);

@@ -5,11 +5,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Directive;
@@ -39,7 +39,6 @@ public final class SimtRuntimeMapping implements Pass {
 	private static final Map<String, String> CUDA_TO_HIP_SPECIAL = Map.of("cudaMallocHost", "hipHostMalloc",
 			"cudaFreeHost", "hipHostFree", "__nv_bfloat16", "__hip_bfloat16", "nv_bfloat16", "hip_bfloat16");
 	private static final Pattern DEFINE = Pattern.compile("#\\s*define\\b");
-	private static final Pattern STRING_OR_IDENTIFIER = Pattern.compile("\"(?:\\\\.|[^\"\\\\])*\"|[A-Za-z_]\\w*");
 	private static final Map<String, String> HEADERS_CUDA_TO_HIP = Map.of("cuda_runtime.h", "hip/hip_runtime.h",
 			"cuda.h", "hip/hip_runtime.h", "cuda_fp16.h", "hip/hip_fp16.h", "cuda_bf16.h", "hip/hip_bf16.h");
 
@@ -162,14 +161,7 @@ public final class SimtRuntimeMapping implements Pass {
 		if (!DEFINE.matcher(directive).lookingAt()) {
 			return directive;
 		}
-		Matcher token = STRING_OR_IDENTIFIER.matcher(directive);
-		StringBuilder mapped = new StringBuilder();
-		while (token.find()) {
-			String text = token.group();
-			token.appendReplacement(mapped, Matcher.quoteReplacement(text.startsWith("\"") ? text : rename(text, from, to)));
-		}
-		token.appendTail(mapped);
-		return mapped.toString();
+		return Program.Definition.replaceIdentifiers(directive, name -> rename(name, from, to));
 	}
 
 	private static IntLiteral literal(int value) {

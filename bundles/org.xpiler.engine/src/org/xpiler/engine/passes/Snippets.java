@@ -107,6 +107,16 @@ public final class Snippets {
 		return EcoreUtil2.eAllOfType(root, Name.class).stream().anyMatch(n -> n.getName().equals(name));
 	}
 
+	/** Whether {@code root} contains a call of any function. */
+	public static boolean containsCall(EObject root) {
+		for (var it = root.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Call) {
+				return true;
+			}
+		}
+		return false;
+	}
+
 	/** Whether {@code root} is or contains a call of {@code name}. */
 	public static boolean calls(EObject root, String name) {
 		return EcoreUtil2.eAllOfType(root, Call.class).stream().anyMatch(c -> isCallOf(c, name));

@@ -10,7 +10,6 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Function;
 
-import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
@@ -241,20 +240,11 @@ final class WrapperBuffers {
 			removed = false;
 			for (Statement s : new ArrayList<>(body.getStatements())) {
 				if (s instanceof DeclarationStatement d && d.getDeclaration().getDeclarators().stream()
-						.allMatch(x -> !hasCall(x) && !Snippets.mentions(body, x.getName()))) {
+						.allMatch(x -> !Snippets.containsCall(x) && !Snippets.mentions(body, x.getName()))) {
 					EcoreUtil.remove(s);
 					removed = true;
 				}
 			}
 		}
-	}
-
-	private static boolean hasCall(EObject root) {
-		for (var it = root.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Call) {
-				return true;
-			}
-		}
-		return false;
 	}
 }
