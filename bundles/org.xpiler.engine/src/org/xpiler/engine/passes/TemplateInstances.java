@@ -47,14 +47,14 @@ final class TemplateInstances {
 	}
 
 	/**
-	 * The instance of {@code kernel} that {@code launch} (a launch or a call) runs with the explicit template
-	 * {@code arguments} and the call's {@code launchArgs}.
+	 * The instance of {@code function} that {@code site}, a launch or a call, runs with the explicit template
+	 * {@code arguments} and the arguments {@code callArgs}.
 	 */
-	FunctionDefinition instance(FunctionDefinition kernel, EObject launch, List<TemplateArgument> arguments,
-			List<Expression> launchArgs) {
-		List<TemplateParameter> parameters = kernel.getTemplate().getParams();
+	FunctionDefinition instance(FunctionDefinition function, EObject site, List<TemplateArgument> arguments,
+			List<Expression> callArgs) {
+		List<TemplateParameter> parameters = function.getTemplate().getParams();
 		if (arguments.size() > parameters.size()) {
-			throw PassRefusal.at(launch, kernel.getName() + " takes " + parameters.size() + " template arguments, not "
+			throw PassRefusal.at(site, function.getName() + " takes " + parameters.size() + " template arguments, not "
 					+ arguments.size());
 		}
 		Map<String, Expression> values = new HashMap<>();
@@ -64,19 +64,19 @@ final class TemplateInstances {
 			TemplateArgument argument = i < arguments.size() ? arguments.get(i) : null;
 			if (parameter.getKind() != null) {
 				TypeName type = argument != null ? argument.getType() : parameter.getDefaultType();
-				types.put(parameter.getName(), type != null ? plainType(type, launch) : deduced(kernel, parameter, launch,
-						launchArgs));
+				types.put(parameter.getName(), type != null ? plainType(type, site) : deduced(function, parameter, site,
+						callArgs));
 			} else {
 				Expression value = argument != null ? argument.getValue() : parameter.getDefaultValue();
 				OptionalLong folded = value == null ? OptionalLong.empty() : constants.value(value);
 				if (folded.isEmpty()) {
-					throw PassRefusal.at(launch, "the template argument " + parameter.getName() + " of " + kernel.getName()
+					throw PassRefusal.at(site, "the template argument " + parameter.getName() + " of " + function.getName()
 							+ " is not a compile-time constant");
 				}
 				values.put(parameter.getName(), Snippets.expression(Long.toString(folded.getAsLong()), dialect));
 			}
 		}
-		FunctionDefinition instance = EcoreUtil.copy(kernel);
+		FunctionDefinition instance = EcoreUtil.copy(function);
 		instance.setTemplate(null);
 		List<EObject> uses = new ArrayList<>();
 		instance.eAllContents().forEachRemaining(uses::add);
@@ -91,28 +91,28 @@ final class TemplateInstances {
 	}
 
 	/** A type argument that replaces a type name alone: no pointers or qualifiers of its own. */
-	private static TypeSpecifier plainType(TypeName type, EObject launch) {
+	private static TypeSpecifier plainType(TypeName type, EObject site) {
 		if (!type.getPointers().isEmpty() || !type.getSpecifiers().isEmpty()) {
-			throw PassRefusal.at(launch, "a template type argument with pointers or qualifiers is not lifted");
+			throw PassRefusal.at(site, "a template type argument with pointers or qualifiers is not lifted");
 		}
 		return type.getType();
 	}
 
-	/** The type {@code parameter} gets from the declared type of a pointer the launch passes for it. */
-	private TypeSpecifier deduced(FunctionDefinition kernel, TemplateParameter parameter, EObject launch,
-			List<Expression> launchArgs) {
-		for (int i = 0; i < kernel.getParams().size() && i < launchArgs.size(); i++) {
-			Parameter p = kernel.getParams().get(i);
+	/** The type {@code parameter} gets from the declared type of a variable the site passes for it. */
+	private TypeSpecifier deduced(FunctionDefinition function, TemplateParameter parameter, EObject site,
+			List<Expression> callArgs) {
+		for (int i = 0; i < function.getParams().size() && i < callArgs.size(); i++) {
+			Parameter p = function.getParams().get(i);
 			if (p.getType() instanceof NamedType t && t.getName().equals(parameter.getName())
-					&& launchArgs.get(i) instanceof Name n) {
+					&& callArgs.get(i) instanceof Name n) {
 				TypeSpecifier declared = declaredType(n.getName(), p.getDeclarator().getPointers().size());
 				if (declared != null) {
 					return declared;
 				}
 			}
 		}
-		throw PassRefusal.at(launch, "cannot deduce the template parameter " + parameter.getName() + " of "
-				+ kernel.getName() + "; give it at the launch");
+		throw PassRefusal.at(site, "cannot deduce the template parameter " + parameter.getName() + " of "
+				+ function.getName() + "; give it at the launch or call");
 	}
 
 	/**
