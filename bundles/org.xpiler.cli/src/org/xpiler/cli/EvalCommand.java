@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 		description = { "Translate every --from kernel in DIR (sorted by name) to --to and measure: computation "
 				+ "accuracy (the output passed the oracle against the source on the virtual device), compilation "
 				+ "accuracy (the output compiles with nvcc, hipcc, bang-check or g++; reported as unavailable when the "
-				+ "tool is missing), for C++ targets native agreement (the output run on this CPU matches the source), "
+				+ "tool is missing), for C++ and CUDA targets native agreement (the output run on this CPU, or on this "
+				+ "machine's NVIDIA GPU, matches the source), "
 				+ "the time per kernel, and how many outputs use the target's intrinsics and parallel index.",
 				"Kernels whose source does not run on the virtual device are listed but left out of the figures. "
 						+ "Exit 0 when the run completed, whatever the accuracy." })

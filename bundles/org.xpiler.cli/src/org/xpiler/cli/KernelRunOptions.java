@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 /** The options {@code run} and {@code verify} share: device, scalar arguments, seed, launch shape, limits. */
 class KernelRunOptions {
 	@Option(names = "--device", paramLabel = "ID", defaultValue = "vm",
-			description = "Where to run: vm (the virtual device, default) or native (g++ on this CPU, VNNI/C++ only).")
+			description = "Where to run: vm (the virtual device, default), native (g++ on this CPU, VNNI/C++ only) or"
+					+ " gpu (nvcc on this machine's NVIDIA GPU, CUDA programs with a host wrapper only).")
 	String device;
 
 	@Mixin

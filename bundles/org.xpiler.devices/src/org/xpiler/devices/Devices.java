@@ -9,8 +9,8 @@ import java.util.Optional;
  */
 public final class Devices {
 	/** The virtual device goes first: it is the default and the reference for correctness. */
-	private static final List<Device> ALL = List.of(new VirtualDevice(), new NativeCpuDevice(), CompileOnlyDevice.nvcc(),
-			CompileOnlyDevice.hipcc(), CompileOnlyDevice.bangCheck());
+	private static final List<Device> ALL = List.of(new VirtualDevice(), new NativeCpuDevice(), new NativeGpuDevice(),
+			CompileOnlyDevice.nvcc(), CompileOnlyDevice.hipcc(), CompileOnlyDevice.bangCheck());
 
 	private Devices() {
 	}
@@ -20,7 +20,10 @@ public final class Devices {
 		return ALL;
 	}
 
-	/** The device with the id users type ({@code vm}, {@code native}, {@code nvcc}, {@code hipcc}, {@code bang-check}). */
+	/**
+	 * The device with the id users type ({@code vm}, {@code native}, {@code gpu}, {@code nvcc}, {@code hipcc},
+	 * {@code bang-check}).
+	 */
 	public static Optional<Device> byId(String id) {
 		return ALL.stream().filter(device -> device.id().equals(id)).findFirst();
 	}

@@ -47,6 +47,13 @@ final class KernelCompiler {
 		this.environment = Map.copyOf(merged);
 	}
 
+	/** The same compiler with {@code option} added last before the file ({@code -c} for an object only). */
+	KernelCompiler withOption(String option) {
+		List<String> more = new ArrayList<>(options);
+		more.add(option);
+		return new KernelCompiler(program, more, sourceFileName, environment);
+	}
+
 	String program() {
 		return program;
 	}

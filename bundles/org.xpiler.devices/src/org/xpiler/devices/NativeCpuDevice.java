@@ -1,25 +1,15 @@
 package org.xpiler.devices;
 
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
-import org.xpiler.core.vm.Argument;
-import org.xpiler.core.vm.EntryPoint;
-import org.xpiler.devices.ToolProcess.Outcome;
-import org.xpiler.devices.ToolProcess.WorkFolder;
-import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.dialect.Dialect;
-import org.xpiler.lang.kernel.TranslationUnit;
-import org.xpiler.lang.parsing.KernelParser;
-import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
  * Runs C++ (VNNI) kernels on this machine's CPU, where the virtual device only simulates them: the kernel and
@@ -49,13 +39,12 @@ public final class NativeCpuDevice implements Device {
 	/** Shared by every instance: "compile once" holds for the whole process. */
 	private static final ExecutableCache EXECUTABLES = new ExecutableCache();
 
-	private final NativeSandbox sandbox = new NativeSandbox();
-
-	private final KernelCompiler objectCompiler = new KernelCompiler(COMPILER,
-			concat(CPU_OPTIONS, "-c"), SOURCE_FILE_NAME, Map.of());
-
 	private final KernelCompiler executableCompiler = new KernelCompiler(COMPILER, CPU_OPTIONS, SOURCE_FILE_NAME,
 			Map.of());
+
+	private final HarnessRuns runs = new HarnessRuns(ID, Dialect.VNNI, executableCompiler,
+			bufferBytes -> OptionalLong.of(ADDRESS_SPACE_BASE_BYTES + ADDRESS_SPACE_PER_BUFFER_BYTE * bufferBytes),
+			EXECUTABLES);
 
 	@Override
 	public String id() {
@@ -65,7 +54,7 @@ public final class NativeCpuDevice implements Device {
 	@Override
 	public String description() {
 		return "this CPU, through g++ " + String.join(" ", CPU_OPTIONS) + " (AVX-512 VNNI); runs are sandboxed: "
-				+ sandbox.describe();
+				+ runs.describeSandbox();
 	}
 
 	@Override
@@ -86,7 +75,8 @@ public final class NativeCpuDevice implements Device {
 		if (source.dialect() != Dialect.VNNI) {
 			return CompilerDiagnostics.wholeFileFailure(ID, source.displayName(), wrongDialect(source), COMPILER, "");
 		}
-		return objectCompiler.compile(ID, source, KernelCompiler.translationUnit(source, "", ""), Optional.empty());
+		return executableCompiler.withOption("-c").compile(ID, source, KernelCompiler.translationUnit(source, "", ""),
+				Optional.empty());
 	}
 
 	@Override
@@ -97,103 +87,12 @@ public final class NativeCpuDevice implements Device {
 		unavailableReason().ifPresent(reason -> {
 			throw new DeviceException("the native device cannot run kernels here: " + reason);
 		});
-		EntryPoint entry = entryOf(source, request);
-		NativeHarness harness = NativeHarness.generate(entry, request.arguments());
-		String translationUnit = KernelCompiler.translationUnit(source, NativeHarness.INCLUDES, harness.text());
-		Path executable = EXECUTABLES.executable(translationUnit,
-				output -> build(source, entry, translationUnit, output));
-		return execute(executable, request);
+		return runs.run(source, request);
 	}
 
 	private static String wrongDialect(KernelSource source) {
 		return "the native device runs C++ (VNNI) kernels; " + source.displayName() + " is "
 				+ source.dialect().displayName() + ": run it on the virtual device (--device vm)";
-	}
-
-	private static EntryPoint entryOf(KernelSource source, RunRequest request) {
-		ParsedKernel parsed = new KernelParser().parse(source.displayName(), source.text(), Dialect.VNNI);
-		TranslationUnit unit = parsed.unit();
-		if (unit == null || !parsed.resource().getErrors().isEmpty()) {
-			throw new DeviceException("cannot find the parameters of the entry of " + source.displayName()
-					+ ": fix its syntax errors first", parsed.errors());
-		}
-		try {
-			return EntryPoint.find(unit, request.entry());
-		} catch (IllegalArgumentException e) {
-			throw new DeviceException(source.displayName() + ": " + e.getMessage());
-		}
-	}
-
-	private void build(KernelSource source, EntryPoint entry, String translationUnit, Path executable) {
-		CompileResult result = executableCompiler.compile(ID, source, translationUnit, Optional.of(executable));
-		if (result.success()) {
-			return;
-		}
-		List<Diagnostic> errors = result.diagnostics().stream().filter(Diagnostic::isError).toList();
-		if (errors.isEmpty()) {
-			throw new DeviceException("g++ cannot build the native harness that calls " + entry.name() + ":\n"
-					+ result.output().strip(), result.diagnostics());
-		}
-		String more = errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : "";
-		throw new DeviceException("the kernel does not compile with g++: " + errors.get(0).format() + more,
-				result.diagnostics());
-	}
-
-	private RunResult execute(Path executable, RunRequest request) {
-		List<Argument> arguments = request.arguments();
-		Duration limit = request.timeLimit();
-		try (WorkFolder work = WorkFolder.create("native-run")) {
-			long bufferBytes = 0;
-			for (int i = 0; i < arguments.size(); i++) {
-				if (arguments.get(i) instanceof Argument.Buffer buffer) {
-					Files.write(work.resolve(NativeHarness.inputFile(i)), buffer.contents());
-					bufferBytes += buffer.contents().length;
-				}
-			}
-			long cpuSeconds = (limit.toMillis() + 999) / 1000 + 1;
-			List<String> command = sandbox.wrap(List.of(executable.toString()), cpuSeconds,
-					ADDRESS_SPACE_BASE_BYTES + ADDRESS_SPACE_PER_BUFFER_BYTE * bufferBytes);
-			Outcome outcome = ToolProcess.run(command, work.path(), Map.of(), limit);
-			checkEnding(outcome, limit, cpuSeconds);
-			List<Argument.Buffer> buffers = new ArrayList<>();
-			for (int i = 0; i < arguments.size(); i++) {
-				if (arguments.get(i) instanceof Argument.Buffer buffer) {
-					byte[] contents = Files.readAllBytes(work.resolve(NativeHarness.outputFile(i)));
-					buffers.add(new Argument.Buffer(buffer.name(), buffer.type(), contents));
-				}
-			}
-			long nanoseconds = Long.parseLong(Files.readString(work.resolve(NativeHarness.ELAPSED_FILE)).strip());
-			return new RunResult(ID, buffers, Duration.ofNanos(nanoseconds));
-		} catch (IOException | NumberFormatException e) {
-			throw new DeviceException("cannot run the kernel natively: " + e.getMessage());
-		}
-	}
-
-	private static void checkEnding(Outcome outcome, Duration limit, long cpuSeconds) {
-		if (outcome.timedOut()) {
-			throw new DeviceException("the kernel ran longer than " + seconds(limit) + " on native");
-		}
-		if (outcome.exceededCpuTime()) {
-			throw new DeviceException("the kernel used more than " + cpuSeconds + "s of CPU time on native");
-		}
-		if (outcome.signalDescription().isPresent()) {
-			throw new DeviceException("the kernel crashed with " + outcome.signalDescription().get());
-		}
-		if (outcome.exitCode() != 0) {
-			throw new DeviceException("the native run failed with exit status " + outcome.exitCode() + ": "
-					+ outcome.output().strip());
-		}
-	}
-
-	/** {@code 2s}, {@code 1.5s}. */
-	private static String seconds(Duration duration) {
-		return BigDecimal.valueOf(duration.toMillis(), 3).stripTrailingZeros().toPlainString() + "s";
-	}
-
-	private static List<String> concat(List<String> options, String option) {
-		List<String> all = new ArrayList<>(options);
-		all.add(option);
-		return List.copyOf(all);
 	}
 
 	/** Whether this CPU has AVX-512 VNNI, read once from {@code /proc/cpuinfo}. */

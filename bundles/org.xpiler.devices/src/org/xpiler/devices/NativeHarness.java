@@ -19,9 +19,10 @@ import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Specifier;
 
 /**
- * The C++ {@code main} that runs one C++ (VNNI) entry natively, generated from the entry's declared parameter
- * list so that every argument reaches the entry with the parameter's exact type ({@code std::decay_t} of the
- * type as written, so arrays and references need no special case). Pointer arguments are read from
+ * The C++ {@code main} that runs one host entry natively (a C++ function, or a CUDA program's host wrapper),
+ * generated from the entry's declared parameter list so that every argument reaches the entry with the
+ * parameter's exact type ({@code std::decay_t} of the type as written, so arrays and references need no special
+ * case). Pointer arguments are read from
  * {@code argN.bin} (N: the parameter's position) into 64-byte aligned buffers and written back to
  * {@code argN.out}; scalar arguments are number literals converted to the parameter's type; only the call is
  * timed, in nanoseconds, into {@code elapsed.txt}. Buffer sizes come from the files, so one compiled harness

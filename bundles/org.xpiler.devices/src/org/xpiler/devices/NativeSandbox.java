@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * Confines a native kernel run, since a kernel under translation is untrusted code: no network (a fresh,
@@ -51,22 +52,23 @@ final class NativeSandbox {
 	 * The command line that runs {@code command} inside the sandbox.
 	 *
 	 * @param cpuSeconds        CPU time after which the kernel receives SIGXCPU
-	 * @param addressSpaceBytes virtual memory beyond which allocations fail
+	 * @param addressSpaceBytes virtual memory beyond which allocations fail; empty for none (a GPU runtime maps
+	 *                          far more address space than it uses)
 	 */
-	List<String> wrap(List<String> command, long cpuSeconds, long addressSpaceBytes) {
+	List<String> wrap(List<String> command, long cpuSeconds, OptionalLong addressSpaceBytes) {
 		List<String> wrapped = new ArrayList<>();
 		if (isolatesNetwork()) {
 			wrapped.addAll(List.of("unshare", "-rn"));
 		}
 		if (ToolProcess.onPath("prlimit")) {
-			wrapped.addAll(List.of("prlimit", "--cpu=" + cpuSeconds, "--as=" + addressSpaceBytes));
-			wrapped.addAll(command);
+			wrapped.addAll(List.of("prlimit", "--cpu=" + cpuSeconds));
+			addressSpaceBytes.ifPresent(bytes -> wrapped.add("--as=" + bytes));
 		} else {
 			// sh runs the limits, then replaces itself by the command ("$0" "$@" are the command's words)
-			wrapped.addAll(List.of("sh", "-c",
-					"ulimit -t " + cpuSeconds + " && ulimit -v " + (addressSpaceBytes / 1024) + " && exec \"$0\" \"$@\""));
-			wrapped.addAll(command);
+			String memory = addressSpaceBytes.isPresent() ? " && ulimit -v " + addressSpaceBytes.getAsLong() / 1024 : "";
+			wrapped.addAll(List.of("sh", "-c", "ulimit -t " + cpuSeconds + memory + " && exec \"$0\" \"$@\""));
 		}
+		wrapped.addAll(command);
 		return wrapped;
 	}
 }

@@ -33,6 +33,7 @@ import org.xpiler.devices.Device;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.NativeCpuDevice;
+import org.xpiler.devices.NativeGpuDevice;
 import org.xpiler.devices.Oracle;
 import org.xpiler.devices.RunRequest;
 import org.xpiler.lang.catalog.CatalogFunction;
@@ -47,9 +48,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * Translates every kernel of one dialect in a folder to another dialect and measures the result the way the
  * paper's Table 6 does: <em>computation accuracy</em> (the output passed the translator's oracle against the
  * source on the virtual device), <em>compilation accuracy</em> (the output compiles with the target's real
- * toolchain: nvcc, hipcc, the CDT-based bang-check, g++), for C++ targets <em>native agreement</em> (the
- * output, compiled by g++ and run on this CPU, matches the source), the time per kernel, and how often the
- * outputs use the target's intrinsics and parallel index.
+ * toolchain: nvcc, hipcc, the CDT-based bang-check, g++), for C++ and CUDA targets <em>native agreement</em>
+ * (the output, compiled by g++ and run on this CPU, or compiled by nvcc and run on this machine's NVIDIA GPU,
+ * matches the source), the time per kernel, and how often the outputs use the target's intrinsics and parallel
+ * index.
  *
  * <p>
  * Rules, kept simple on purpose:
@@ -58,7 +60,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * figure (it is not the translator's failure). Every other kernel is <em>evaluated</em>: it is the
  * denominator of both accuracies. A kernel whose translation failed counts as not compiled.</li>
  * <li>When the target's toolchain is missing, compilation is reported as unavailable (null), never as
- * failed; likewise native agreement when g++ or AVX-512 VNNI is missing.</li>
+ * failed; likewise native agreement when g++ or AVX-512 VNNI (C++), or nvcc or a GPU (CUDA) is missing.</li>
  * <li>The time per kernel is the translator's own time (every pass and every oracle check), for every
  * evaluated kernel; compilation and the native run are timed apart.</li>
  * <li>An output <em>uses intrinsics</em> when it calls a function of the target's catalog whose category is
@@ -93,13 +95,13 @@ public final class Evaluation {
 
 	/** What became of one kernel; the statuses are the values of {@link KernelResult#status()}. */
 	public enum Status {
-		/** Verified, compiled (or no compiler here) and, for C++, agreeing natively (or not checked). */
+		/** Verified, compiled (or no compiler here) and, for C++ and CUDA, agreeing natively (or not checked). */
 		OK("ok"),
 		/** The translation failed (no plan verified, or an internal error). */
 		FAILED("FAILED"),
 		/** Verified, but the target's compiler rejects the output. */
 		NOT_COMPILED("NOT COMPILED"),
-		/** Verified on the virtual device, but the native run of the C++ output disagrees with the source. */
+		/** Verified on the virtual device, but the native run of the output (C++, CUDA) disagrees with the source. */
 		NATIVE_MISMATCH("NATIVE MISMATCH"),
 		/** The source does not run on the virtual device: left out of the figures. */
 		SOURCE_DOES_NOT_RUN("SOURCE DOES NOT RUN");
@@ -129,8 +131,8 @@ public final class Evaluation {
 	 *                        null when the compiler is not available here or the source does not run
 	 * @param compiler        the toolchain: nvcc, hipcc, bang-check or g++
 	 * @param compileMessage  the first diagnostics when the output did not compile
-	 * @param nativeAgrees    C++ targets: the output run natively agreed with the source; null when not
-	 *                        checked (not C++, not verified, or no g++ / AVX-512 VNNI here)
+	 * @param nativeAgrees    C++ and CUDA targets: the output run natively agreed with the source; null when
+	 *                        not checked (HIP or BANG, not verified, or no g++ / AVX-512 VNNI / GPU here)
 	 * @param nativeMessage   the oracle's summary of the native run (or why it was not checked)
 	 * @param millis          translation time (every pass and every oracle check), ms
 	 * @param compileMillis   compilation time, ms
@@ -186,7 +188,7 @@ public final class Evaluation {
 	 * @param compilerUnavailable   why the compiler could not be used, or null
 	 * @param verified              evaluated kernels whose output passed the oracle
 	 * @param computationAccuracy   verified / evaluated, %
-	 * @param nativeChecked         C++ target: verified outputs run natively (null otherwise / unavailable)
+	 * @param nativeChecked         C++, CUDA target: verified outputs run natively (null otherwise / unavailable)
 	 * @param nativeAgreed          of those, the ones that agreed
 	 * @param nativeAgreement       nativeAgreed / nativeChecked, %
 	 * @param nativeUnavailable     why the native check could not run, or null
@@ -379,7 +381,19 @@ public final class Evaluation {
 			this.compilerUnavailable = to == Dialect.VNNI
 					? (onPath("g++") ? Optional.empty() : Optional.of("g++ is not installed"))
 					: compileDevice().unavailableReason();
-			this.nativeUnavailable = to == Dialect.VNNI ? new NativeCpuDevice().unavailableReason() : Optional.empty();
+			this.nativeUnavailable = nativeDevice().flatMap(Device::unavailableReason);
+		}
+
+		/**
+		 * The device that runs outputs of the target natively, if the target has one: this CPU for C++, an NVIDIA
+		 * GPU for CUDA. A fresh one per use, like {@link #compileDevice()}.
+		 */
+		Optional<Device> nativeDevice() {
+			return switch (to) {
+			case VNNI -> Optional.of(new NativeCpuDevice());
+			case CUDA -> Optional.of(new NativeGpuDevice());
+			case HIP, BANG -> Optional.empty();
+			};
 		}
 
 		/** A fresh device per use: nothing is shared between worker threads. */
@@ -460,12 +474,13 @@ public final class Evaluation {
 		Boolean nativeAgrees = null;
 		String nativeMessage = null;
 		long nativeStarted = System.nanoTime();
-		if (to == Dialect.VNNI) {
+		Optional<Device> nativeDevice = checks.nativeDevice();
+		if (nativeDevice.isPresent()) {
 			if (checks.nativeUnavailable.isPresent()) {
 				nativeMessage = "not checked: " + checks.nativeUnavailable.get();
 			} else {
 				try {
-					Oracle.Verdict verdict = new Oracle().verify(source, output, new NativeCpuDevice(), Map.of(), seed,
+					Oracle.Verdict verdict = new Oracle().verify(source, output, nativeDevice.get(), Map.of(), seed,
 							RunRequest.of(List.of()));
 					nativeAgrees = verdict.matches();
 					nativeMessage = verdict.summary();
@@ -631,7 +646,7 @@ public final class Evaluation {
 		Integer nativeChecked = null;
 		Integer nativeAgreed = null;
 		Double nativeAgreement = null;
-		if (to == Dialect.VNNI) {
+		if (checks.nativeDevice().isPresent()) {
 			if (checks.nativeUnavailable.isPresent()) {
 				notes.add("native agreement not checked: " + checks.nativeUnavailable.get());
 			} else {

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.xpiler.devices.Device;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.NativeCpuDevice;
+import org.xpiler.devices.NativeGpuDevice;
 import org.xpiler.devices.Oracle;
 import org.xpiler.devices.RunRequest;
 import org.xpiler.devices.VirtualDevice;
@@ -23,7 +24,8 @@ import org.xpiler.lang.dialect.Dialect;
 /**
  * Every corpus kernel runs on the virtual device and the four dialect versions of each operator and shape
  * agree element by element (the CUDA version is the reference); every VNNI kernel gives the same outputs
- * natively (g++) as on the virtual device, which keeps the virtual device honest.
+ * natively (g++) as on the virtual device, and so does every CUDA kernel on an NVIDIA GPU where there is one,
+ * which keeps the virtual device honest.
  */
 public class CorpusAgreementTest {
 	private static final Path CORPUS = Path.of(System.getProperty("xpiler.corpus", "../corpus"));
@@ -60,5 +62,14 @@ public class CorpusAgreementTest {
 		assumeTrue(nativeCpu.unavailableReason().isEmpty(), () -> nativeCpu.unavailableReason().orElse(""));
 		KernelSource vnni = source(Dialect.VNNI, kernel);
 		assertAgree(vnni, vnni, nativeCpu);
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@MethodSource("kernels")
+	public void theCudaVersionGivesTheSameOutputsOnTheGpu(String kernel) throws IOException {
+		NativeGpuDevice gpu = new NativeGpuDevice();
+		assumeTrue(gpu.unavailableReason().isEmpty(), () -> gpu.unavailableReason().orElse(""));
+		KernelSource cuda = source(Dialect.CUDA, kernel);
+		assertAgree(cuda, cuda, gpu);
 	}
 }
