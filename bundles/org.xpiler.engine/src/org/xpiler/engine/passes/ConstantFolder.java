@@ -17,6 +17,7 @@ import org.xpiler.lang.kernel.Cast;
 import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.IntLiteral;
@@ -53,6 +54,32 @@ public final class ConstantFolder {
 
 	public void forget(String name) {
 		values.remove(name);
+	}
+
+	/**
+	 * A folder that knows the file's macros: the function-like ones, and the object-like ones whose body folds
+	 * ({@code #define MAX_NRAM_SIZE (384 * 1024)}), in the order they are defined.
+	 */
+	public static ConstantFolder withMacrosOf(TranslationUnit unit) {
+		ConstantFolder folder = new ConstantFolder();
+		for (EObject item : Snippets.topLevelItems(unit)) {
+			if (!(item instanceof Directive d)) {
+				continue;
+			}
+			Program.Definition.of(d.getText()).ifPresent(macro -> {
+				if (macro.parameters() != null) {
+					folder.defineMacro(macro);
+					return;
+				}
+				try {
+					folder.fold(Snippets.expression(macro.body(), Dialect.VNNI))
+							.ifPresent(value -> folder.define(macro.name(), value));
+				} catch (IllegalArgumentException notAnExpression) {
+					// a statement or type macro has no value
+				}
+			});
+		}
+		return folder;
 	}
 
 	public OptionalLong fold(Expression e) {

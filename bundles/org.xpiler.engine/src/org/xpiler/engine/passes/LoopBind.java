@@ -504,13 +504,14 @@ public final class LoopBind implements Pass {
 					local.add(d);
 				}
 			});
+			ConstantFolder macros = ConstantFolder.withMacrosOf(EcoreUtil2.getContainerOfType(loop, TranslationUnit.class));
 			for (DeclarationStatement d : local) {
 				Declaration declaration = d.getDeclaration();
 				if (declaration.getDeclarators().size() != 1 || trips.isEmpty()) {
 					continue;
 				}
 				Declarator x = declaration.getDeclarators().get(0);
-				if (!isLargeArray(d) || x.getInitializer() != null) {
+				if (!isLargeArray(d, macros) || x.getInitializer() != null) {
 					continue;
 				}
 				String original = x.getName();
@@ -535,8 +536,11 @@ public final class LoopBind implements Pass {
 			return globals.length() == 0 ? "" : "\n" + globals;
 		}
 
-		/** Whether {@code d} declares one array of more than {@value #LARGE_ARRAY_BYTES} bytes. */
-		private static boolean isLargeArray(DeclarationStatement d) {
+		/**
+		 * Whether {@code d} declares one array of more than {@value #LARGE_ARRAY_BYTES} bytes, its dimensions
+		 * folded with the file's macros.
+		 */
+		private static boolean isLargeArray(DeclarationStatement d, ConstantFolder macros) {
 			Declaration declaration = d.getDeclaration();
 			if (declaration.getDeclarators().size() != 1) {
 				return false;
@@ -544,7 +548,7 @@ public final class LoopBind implements Pass {
 			Declarator x = declaration.getDeclarators().get(0);
 			long elements = 1;
 			for (var dimension : x.getDimensions()) {
-				elements *= dimension.getSize() == null ? 0 : new ConstantFolder().fold(dimension.getSize()).orElse(0);
+				elements *= dimension.getSize() == null ? 0 : macros.fold(dimension.getSize()).orElse(0);
 			}
 			try {
 				return elements * (x.getPointers().isEmpty() ? ConstantFolder.size(declaration.getType()) : 8) > LARGE_ARRAY_BYTES;
@@ -574,7 +578,8 @@ public final class LoopBind implements Pass {
 			if (to == Dialect.HIP && CanonicalLoop.all(loop).stream().anyMatch(l -> DotProductNest.of(l).isPresent())) {
 				return; // the matrix cores take the product's loops over rows (and batches) as they are
 			}
-			if (EcoreUtil2.eAllOfType(loop, DeclarationStatement.class).stream().anyMatch(Segment::isLargeArray)) {
+			ConstantFolder macros = ConstantFolder.withMacrosOf(EcoreUtil2.getContainerOfType(loop, TranslationUnit.class));
+			if (EcoreUtil2.eAllOfType(loop, DeclarationStatement.class).stream().anyMatch(d -> isLargeArray(d, macros))) {
 				return; // one slice of device memory per iteration would grow with every loop joined
 			}
 			ConstantFolder folder = folder();

@@ -2,6 +2,7 @@ package org.xpiler.lang.catalog;
 
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -32,7 +33,7 @@ public final class CatalogEntries {
 	@JsonIgnoreProperties(ignoreUnknown = true)
 	public record DeviceModel(String name, @JsonProperty("default") boolean isDefault,
 			String description, Map<String, Long> memory, Map<String, Long> reserved, Integer clusters,
-			Integer coresPerCluster, Integer warpSize) {
+			Integer coresPerCluster, Integer warpSize, Integer multiprocessors, Integer maxThreadsPerMultiprocessor) {
 		public DeviceModel {
 			memory = memory == null ? Map.of() : Map.copyOf(memory);
 			reserved = reserved == null ? Map.of() : Map.copyOf(reserved);
@@ -41,6 +42,21 @@ public final class CatalogEntries {
 		/** What kernels may use of a memory space: its size less what the toolchain reserves. */
 		public long usableBytes(String space) {
 			return memory.getOrDefault(space, 0L) - reserved.getOrDefault(space, 0L);
+		}
+
+		/**
+		 * The local memory one GPU thread may use, where the model says: at most the per-thread limit
+		 * ({@code local}), and no more than the device memory ({@code global}) divided among every thread that
+		 * can be resident, since the runtime reserves a thread's local memory for all of them at launch.
+		 */
+		public OptionalLong threadLocalBytes() {
+			Long perThread = memory.get("local");
+			Long device = memory.get("global");
+			if (perThread == null || device == null || multiprocessors == null || maxThreadsPerMultiprocessor == null) {
+				return OptionalLong.empty();
+			}
+			long resident = (long) multiprocessors * maxThreadsPerMultiprocessor;
+			return OptionalLong.of(Math.min(perThread, device / resident));
 		}
 	}
 

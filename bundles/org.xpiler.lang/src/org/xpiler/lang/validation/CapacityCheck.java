@@ -13,16 +13,19 @@ import org.xpiler.lang.kernel.ArrayDimension;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 
 /**
  * Statically allocated on-chip arrays ({@code __nram__}, {@code __wram__}, {@code __mlu_shared__},
  * {@code __shared__}) must fit the memory of the dialect's default device model, less what its toolchain
- * reserves. File-scope arrays count for every kernel; a function's own arrays come on top. The error is
+ * reserves. File-scope arrays count for every kernel; a function's own arrays come on top. Likewise the local
+ * arrays of a CUDA or HIP thread must fit what the model can reserve for every resident thread. The error is
  * reported at the declaration that crosses the limit.
  */
 final class CapacityCheck {
+	private static final Set<String> GPU_FUNCTION_QUALIFIERS = Set.of("__global__", "__device__");
 
 	private final Dialect dialect;
 	private final Reporter reporter;
@@ -49,11 +52,66 @@ final class CapacityCheck {
 		for (TopLevel item : items) {
 			if (item instanceof FunctionDefinition function && function.getBody() != null) {
 				Usage usage = fileScope.copyFor("in '" + function.getName() + "', counting the file-scope arrays");
+				ThreadLocalUsage threadLocal = runsOnGpuThreads(function) ? new ThreadLocalUsage(model, function) : null;
 				function.getBody().eAllContents().forEachRemaining(o -> {
 					if (o instanceof Declaration declaration) {
 						usage.add(declaration);
+						if (threadLocal != null) {
+							threadLocal.add(declaration);
+						}
 					}
 				});
+			}
+		}
+	}
+
+	/** CUDA and HIP kernels and device functions: each thread has its own copy of their local arrays. */
+	private boolean runsOnGpuThreads(FunctionDefinition function) {
+		return (dialect == Dialect.CUDA || dialect == Dialect.HIP) && function.getSpecifiers().stream()
+				.anyMatch(s -> s instanceof Specifier q && GPU_FUNCTION_QUALIFIERS.contains(q.getName()));
+	}
+
+	/**
+	 * A GPU function's unqualified local arrays, summed since the compiler gives each its own room in the
+	 * thread's frame, against what the model can reserve for every resident thread. A kernel that needs more
+	 * compiles, but its launch fails at run time without touching the outputs.
+	 */
+	private final class ThreadLocalUsage {
+		private final DeviceModel model;
+		private final FunctionDefinition function;
+		private long bytes;
+		private boolean reported;
+
+		ThreadLocalUsage(DeviceModel model, FunctionDefinition function) {
+			this.model = model;
+			this.function = function;
+		}
+
+		void add(Declaration declaration) {
+			OptionalLong limit = model.threadLocalBytes();
+			boolean placed = MemorySpaces.qualifier(declaration.getSpecifiers()).isPresent()
+					|| declaration.getSpecifiers().stream().anyMatch(s -> s instanceof Specifier q && q.getName().equals("static"));
+			if (limit.isEmpty() || placed || reported) {
+				return;
+			}
+			for (Declarator declarator : declaration.getDeclarators()) {
+				if (declarator.getDimensions().isEmpty()) {
+					continue;
+				}
+				OptionalLong size = sizeOf(declaration.getType().getName(), declarator);
+				if (size.isEmpty()) {
+					continue;
+				}
+				bytes += size.getAsLong();
+				if (bytes > limit.getAsLong()) {
+					reported = true;
+					reporter.error("the local arrays of '" + function.getName() + "' reach " + kib(bytes) + " per thread with '"
+							+ declarator.getName() + "', more than the " + kib(limit.getAsLong()) + " the " + model.name()
+							+ " can reserve for each of its " + model.multiprocessors() + " x "
+							+ model.maxThreadsPerMultiprocessor() + " resident threads; the launch would fail."
+							+ " Keep such buffers in shared or global memory", declarator, "capacity");
+					return;
+				}
 			}
 		}
 	}
@@ -88,7 +146,7 @@ final class CapacityCheck {
 			}
 			long limit = model.usableBytes(space);
 			for (Declarator declarator : declaration.getDeclarators()) {
-				OptionalLong size = size(declaration.getType().getName(), declarator);
+				OptionalLong size = sizeOf(declaration.getType().getName(), declarator);
 				if (size.isEmpty()) {
 					continue;
 				}
@@ -104,34 +162,36 @@ final class CapacityCheck {
 				}
 			}
 		}
+	}
 
-		private OptionalLong size(String typeName, Declarator declarator) {
-			long elementBytes;
-			if (!declarator.getPointers().isEmpty()) {
-				elementBytes = 8;
-			} else {
-				Integer scalar = ScalarSizes.bytes(typeName);
-				if (scalar == null) {
-					return OptionalLong.empty();
-				}
-				elementBytes = scalar;
+	/** The bytes of an array (or scalar) declarator, when its element type and dimensions are known. */
+	private OptionalLong sizeOf(String typeName, Declarator declarator) {
+		long elementBytes;
+		if (!declarator.getPointers().isEmpty()) {
+			elementBytes = 8;
+		} else {
+			Integer scalar = ScalarSizes.bytes(typeName);
+			if (scalar == null) {
+				return OptionalLong.empty();
 			}
-			long total = elementBytes;
-			for (ArrayDimension dimension : declarator.getDimensions()) {
-				if (dimension.getSize() == null) {
-					return OptionalLong.empty();
-				}
-				OptionalLong length = constants.evaluate(dimension.getSize());
-				if (length.isEmpty() || length.getAsLong() < 0) {
-					return OptionalLong.empty();
-				}
-				total = Math.multiplyExact(total, length.getAsLong());
-			}
-			return OptionalLong.of(total);
+			elementBytes = scalar;
 		}
+		long total = elementBytes;
+		for (ArrayDimension dimension : declarator.getDimensions()) {
+			if (dimension.getSize() == null) {
+				return OptionalLong.empty();
+			}
+			OptionalLong length = constants.evaluate(dimension.getSize());
+			if (length.isEmpty() || length.getAsLong() < 0) {
+				return OptionalLong.empty();
+			}
+			total = Math.multiplyExact(total, length.getAsLong());
+		}
+		return OptionalLong.of(total);
 	}
 
 	private static String kib(long bytes) {
-		return bytes % 1024 == 0 ? bytes / 1024 + " KiB" : bytes + " bytes";
+		return bytes % 1024 == 0 ? bytes / 1024 + " KiB"
+				: String.format(java.util.Locale.ROOT, "%d bytes (%.1f KiB)", bytes, bytes / 1024.0);
 	}
 }

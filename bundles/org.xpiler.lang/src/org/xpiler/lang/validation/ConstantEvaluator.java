@@ -7,6 +7,7 @@ import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.Cast;
 import org.xpiler.lang.kernel.Directive;
@@ -17,14 +18,19 @@ import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.SizeOf;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.parsing.KernelParser;
 
 /**
  * Folds integer constant expressions as C would: literals in any base, arithmetic, shifts, {@code sizeof} of
- * a scalar type and object-like macros ({@code #define N 1024}). Anything else has no constant value.
+ * a scalar type and object-like macros ({@code #define N 1024}, {@code #define BYTES (N * 4)}). Anything
+ * else has no constant value.
  */
 final class ConstantEvaluator {
 	private static final Pattern OBJECT_MACRO = Pattern.compile("^#\\s*define\\s+([A-Za-z_]\\w*)\\s+(.+?)\\s*$");
 	private static final Pattern INTEGER = Pattern.compile("\\(*\\s*(0[xX][0-9a-fA-F]+|\\d+)[uUlL]*\\s*\\)*");
+
+	/** A macro body that can only be integer arithmetic on literals and names: worth parsing. */
+	private static final Pattern ARITHMETIC = Pattern.compile("[\\w\\s()+\\-*/%<>&|^~]+");
 
 	/** Object-like macros and constant variables, by name. */
 	private final Map<String, Long> macros = new HashMap<>();
@@ -40,13 +46,25 @@ final class ConstantEvaluator {
 		return evaluator;
 	}
 
-	/** Learns {@code #define NAME <integer>} lines. */
+	/**
+	 * Learns {@code #define NAME <integer>} lines, and {@code #define NAME (384 * 1024)} whose arithmetic uses
+	 * literals and the macros defined before it.
+	 */
 	void define(Directive directive) {
 		Matcher matcher = OBJECT_MACRO.matcher(directive.getText());
-		if (matcher.find()) {
-			Matcher value = INTEGER.matcher(matcher.group(2));
-			if (value.matches()) {
-				macros.put(matcher.group(1), parseInteger(value.group(1)));
+		if (!matcher.find()) {
+			return;
+		}
+		String body = matcher.group(2);
+		Matcher value = INTEGER.matcher(body);
+		if (value.matches()) {
+			macros.put(matcher.group(1), parseInteger(value.group(1)));
+		} else if (ARITHMETIC.matcher(body).matches()) {
+			try {
+				evaluate(new KernelParser().parseExpression(body, Dialect.CUDA))
+						.ifPresent(folded -> macros.put(matcher.group(1), folded));
+			} catch (IllegalArgumentException notAnExpression) {
+				// a statement fragment or a type: no value
 			}
 		}
 	}

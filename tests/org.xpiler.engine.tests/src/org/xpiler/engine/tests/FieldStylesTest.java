@@ -326,6 +326,28 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aLargeNramScratchSizedByAMacroBecomesOneDeviceSlicePerTaskOnGpus() {
+		// mlu-ops style: one NRAM buffer sized by a macro expression; per GPU thread 256 KiB could not be
+		// reserved for every resident thread, and the launch would fail on the hardware
+		String bang = """
+				#define MAX_NRAM_SIZE (256 * 1024)
+				__nram__ char nram_buffer[MAX_NRAM_SIZE];
+				__mlu_global__ void scale(const float* x, float* y) {
+				    float* nram_x = (float*)nram_buffer;
+				    int per_task = 4096 / taskDim;
+				    __memcpy(nram_x, x + taskId * per_task, per_task * sizeof(float), GDRAM2NRAM);
+				    __bang_mul_scalar(nram_x, nram_x, 2.0f, per_task);
+				    __memcpy(y + taskId * per_task, nram_x, per_task * sizeof(float), NRAM2GDRAM);
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.HIP }) {
+			String out = verified("scale.mlu", bang, to).output().orElseThrow();
+			assertTrue(out.matches("(?s).*__device__ char \\w+_nram_buffer\\[16\\]\\[MAX_NRAM_SIZE\\];.*"), out);
+			assertFalse(out.contains("    char nram_buffer["), out);
+		}
+	}
+
+	@Test
 	public void aXorShuffleIntoALaterGroupReadsTheThreadsOwnValue() {
 		// width 32 and mask 32: the first 32 lanes would read the later group, so they keep their value
 		Translator.Result result = verified("rowsum.hip", hipRowSum("#define WAVE 64\n", "WAVE / 2"), Dialect.VNNI);
