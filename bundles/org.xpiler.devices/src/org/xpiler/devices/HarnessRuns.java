@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.Supplier;
 
 import org.xpiler.core.vm.Argument;
 import org.xpiler.core.vm.EntryPoint;
@@ -37,19 +38,22 @@ final class HarnessRuns {
 	private final String deviceId;
 	private final Dialect dialect;
 	private final KernelCompiler compiler;
+	private final Supplier<Optional<String>> unavailableReason;
 	private final AddressSpaceLimit addressSpaceLimit;
 	private final ExecutableCache executables;
 	private final NativeSandbox sandbox = new NativeSandbox();
 
 	/**
-	 * @param compiler    builds the executable (its options must not include {@code -c})
-	 * @param executables shared by every run of the device, so that "compile once" holds for the process
+	 * @param compiler          builds the executable (its options must not include {@code -c})
+	 * @param unavailableReason the device's {@link Device#unavailableReason()}
+	 * @param executables       shared by every run of the device, so that "compile once" holds for the process
 	 */
-	HarnessRuns(String deviceId, Dialect dialect, KernelCompiler compiler, AddressSpaceLimit addressSpaceLimit,
-			ExecutableCache executables) {
+	HarnessRuns(String deviceId, Dialect dialect, KernelCompiler compiler, Supplier<Optional<String>> unavailableReason,
+			AddressSpaceLimit addressSpaceLimit, ExecutableCache executables) {
 		this.deviceId = deviceId;
 		this.dialect = dialect;
 		this.compiler = compiler;
+		this.unavailableReason = unavailableReason;
 		this.addressSpaceLimit = addressSpaceLimit;
 		this.executables = executables;
 	}
@@ -58,13 +62,34 @@ final class HarnessRuns {
 		return sandbox.describe();
 	}
 
+	/** The kernel compiled to an object file, the way {@link #run} compiles it with its harness. */
+	CompileResult compile(KernelSource source) {
+		if (source.dialect() != dialect) {
+			return CompilerDiagnostics.wholeFileFailure(deviceId, source.displayName(), wrongDialect(source),
+					compiler.program(), "");
+		}
+		return compiler.withOption("-c").compile(deviceId, source, KernelCompiler.translationUnit(source, "", ""),
+				Optional.empty());
+	}
+
 	RunResult run(KernelSource source, RunRequest request) {
+		if (source.dialect() != dialect) {
+			throw new DeviceException(wrongDialect(source));
+		}
+		unavailableReason.get().ifPresent(reason -> {
+			throw new DeviceException("the " + deviceId + " device cannot run programs here: " + reason);
+		});
 		EntryPoint entry = hostEntryOf(source, request);
 		NativeHarness harness = NativeHarness.generate(entry, request.arguments());
 		String translationUnit = KernelCompiler.translationUnit(source, NativeHarness.INCLUDES, harness.text());
 		Path executable = executables.executable(translationUnit,
 				output -> build(source, entry, translationUnit, output));
 		return execute(executable, request);
+	}
+
+	private String wrongDialect(KernelSource source) {
+		return "the " + deviceId + " device runs only " + dialect.displayName() + "; " + source.displayName() + " is "
+				+ source.dialect().displayName() + ": run it on the virtual device (--device vm)";
 	}
 
 	private EntryPoint hostEntryOf(KernelSource source, RunRequest request) {

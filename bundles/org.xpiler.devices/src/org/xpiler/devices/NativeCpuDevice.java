@@ -39,10 +39,8 @@ public final class NativeCpuDevice implements Device {
 	/** Shared by every instance: "compile once" holds for the whole process. */
 	private static final ExecutableCache EXECUTABLES = new ExecutableCache();
 
-	private final KernelCompiler executableCompiler = new KernelCompiler(COMPILER, CPU_OPTIONS, SOURCE_FILE_NAME,
-			Map.of());
-
-	private final HarnessRuns runs = new HarnessRuns(ID, Dialect.VNNI, executableCompiler,
+	private final HarnessRuns runs = new HarnessRuns(ID, Dialect.VNNI,
+			new KernelCompiler(COMPILER, CPU_OPTIONS, SOURCE_FILE_NAME, Map.of()), this::unavailableReason,
 			bufferBytes -> OptionalLong.of(ADDRESS_SPACE_BASE_BYTES + ADDRESS_SPACE_PER_BUFFER_BYTE * bufferBytes),
 			EXECUTABLES);
 
@@ -72,27 +70,12 @@ public final class NativeCpuDevice implements Device {
 
 	@Override
 	public CompileResult compile(KernelSource source) {
-		if (source.dialect() != Dialect.VNNI) {
-			return CompilerDiagnostics.wholeFileFailure(ID, source.displayName(), wrongDialect(source), COMPILER, "");
-		}
-		return executableCompiler.withOption("-c").compile(ID, source, KernelCompiler.translationUnit(source, "", ""),
-				Optional.empty());
+		return runs.compile(source);
 	}
 
 	@Override
 	public RunResult run(KernelSource source, RunRequest request) {
-		if (source.dialect() != Dialect.VNNI) {
-			throw new DeviceException(wrongDialect(source));
-		}
-		unavailableReason().ifPresent(reason -> {
-			throw new DeviceException("the native device cannot run kernels here: " + reason);
-		});
 		return runs.run(source, request);
-	}
-
-	private static String wrongDialect(KernelSource source) {
-		return "the native device runs C++ (VNNI) kernels; " + source.displayName() + " is "
-				+ source.dialect().displayName() + ": run it on the virtual device (--device vm)";
 	}
 
 	/** Whether this CPU has AVX-512 VNNI, read once from {@code /proc/cpuinfo}. */

@@ -67,14 +67,10 @@ public final class NativeGpuDevice implements Device {
 		return List.of("-O2", "-std=c++17", "-arch=" + Gpu.FIRST.map(Gpu::architecture).orElse(FALLBACK_ARCHITECTURE));
 	}
 
-	private static KernelCompiler executableCompiler() {
-		return new KernelCompiler(COMPILER, options(), SOURCE_FILE_NAME, Map.of());
-	}
-
-	private static HarnessRuns runs() {
-		return new HarnessRuns(ID, Dialect.CUDA, executableCompiler(),
-				bufferBytes -> OptionalLong.empty(), // the CUDA runtime reserves far more address space than it touches
-				EXECUTABLES);
+	/** The CUDA runtime reserves far more address space than it touches: no limit on it. */
+	private HarnessRuns runs() {
+		return new HarnessRuns(ID, Dialect.CUDA, new KernelCompiler(COMPILER, options(), SOURCE_FILE_NAME, Map.of()),
+				this::unavailableReason, bufferBytes -> OptionalLong.empty(), EXECUTABLES);
 	}
 
 	@Override
@@ -104,26 +100,11 @@ public final class NativeGpuDevice implements Device {
 
 	@Override
 	public CompileResult compile(KernelSource source) {
-		if (source.dialect() != Dialect.CUDA) {
-			return CompilerDiagnostics.wholeFileFailure(ID, source.displayName(), wrongDialect(source), COMPILER, "");
-		}
-		return executableCompiler().withOption("-c").compile(ID, source, KernelCompiler.translationUnit(source, "", ""),
-				Optional.empty());
+		return runs().compile(source);
 	}
 
 	@Override
 	public RunResult run(KernelSource source, RunRequest request) {
-		if (source.dialect() != Dialect.CUDA) {
-			throw new DeviceException(wrongDialect(source));
-		}
-		unavailableReason().ifPresent(reason -> {
-			throw new DeviceException("the gpu device cannot run programs here: " + reason);
-		});
 		return runs().run(source, request);
-	}
-
-	private static String wrongDialect(KernelSource source) {
-		return "the gpu device runs CUDA programs; " + source.displayName() + " is " + source.dialect().displayName()
-				+ ": run it on the virtual device (--device vm)";
 	}
 }

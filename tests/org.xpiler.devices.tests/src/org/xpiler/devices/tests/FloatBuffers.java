@@ -2,6 +2,7 @@ package org.xpiler.devices.tests;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Random;
 
 import org.xpiler.core.vm.Argument;
 import org.xpiler.core.vm.ElementType;
@@ -17,6 +18,16 @@ final class FloatBuffers {
 			bytes.putFloat(v);
 		}
 		return new Argument.Buffer(name, ElementType.F32, bytes.array());
+	}
+
+	/** {@code count} floats in [-1, 1), the same for the same seed. */
+	static float[] randomFloats(int count, long seed) {
+		Random random = new Random(seed);
+		float[] values = new float[count];
+		for (int i = 0; i < count; i++) {
+			values[i] = random.nextFloat() * 2 - 1;
+		}
+		return values;
 	}
 
 	static float[] floatsOf(Argument.Buffer buffer) {

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.xpiler.devices.tests.FloatBuffers.floats;
+import static org.xpiler.devices.tests.FloatBuffers.floatsOf;
+import static org.xpiler.devices.tests.FloatBuffers.randomFloats;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -57,16 +60,16 @@ public class NativeCpuDeviceTest {
 		int n = 37;
 		float[] a = randomFloats(n, 1);
 		float[] b = randomFloats(n, 2);
-		RunResult result = device.run(source("sum.cpp", SUM), RunRequest.of(List.of(floatBuffer("a", a),
-				floatBuffer("b", b), floatBuffer("c", new float[n]), new Argument.Scalar("n", String.valueOf(n)))));
+		RunResult result = device.run(source("sum.cpp", SUM), RunRequest.of(List.of(floats("a", a),
+				floats("b", b), floats("c", new float[n]), new Argument.Scalar("n", String.valueOf(n)))));
 
 		assertEquals(List.of("a", "b", "c"), result.buffers().stream().map(Argument.Buffer::name).toList());
-		assertArrayEquals(a, floats(result.buffers().get(0)), "an input the kernel only reads comes back unchanged");
+		assertArrayEquals(a, floatsOf(result.buffers().get(0)), "an input the kernel only reads comes back unchanged");
 		float[] expected = new float[n];
 		for (int i = 0; i < n; i++) {
 			expected[i] = a[i] + b[i];
 		}
-		assertArrayEquals(expected, floats(result.buffers().get(2)));
+		assertArrayEquals(expected, floatsOf(result.buffers().get(2)));
 		assertEquals("native", result.device());
 		assertFalse(result.elapsed().isNegative());
 	}
@@ -81,7 +84,7 @@ public class NativeCpuDeviceTest {
 				}
 				""";
 		DeviceException error = assertThrows(DeviceException.class, () -> device.run(source("crash.cpp", kernel),
-				RunRequest.of(List.of(floatBuffer("out", new float[16])))));
+				RunRequest.of(List.of(floats("out", new float[16])))));
 
 		assertEquals("the kernel crashed with SIGSEGV (segmentation fault)", error.getMessage());
 	}
@@ -131,8 +134,8 @@ public class NativeCpuDeviceTest {
 
 	@Test
 	public void aScalarThatIsNotANumberIsRejectedNamingItsParameter() {
-		RunRequest request = RunRequest.of(List.of(floatBuffer("a", new float[4]), floatBuffer("b", new float[4]),
-				floatBuffer("c", new float[4]), new Argument.Scalar("n", "4); system(\"true\"")));
+		RunRequest request = RunRequest.of(List.of(floats("a", new float[4]), floats("b", new float[4]),
+				floats("c", new float[4]), new Argument.Scalar("n", "4); system(\"true\"")));
 
 		DeviceException error = assertThrows(DeviceException.class, () -> device.run(source("sum.cpp", SUM), request));
 
@@ -144,7 +147,7 @@ public class NativeCpuDeviceTest {
 		KernelSource cuda = new KernelSource(Path.of("k.cu"), Dialect.CUDA, "__global__ void k(float* x) { x[0] = 1; }");
 
 		DeviceException error = assertThrows(DeviceException.class,
-				() -> device.run(cuda, RunRequest.of(List.of(floatBuffer("x", new float[1])))));
+				() -> device.run(cuda, RunRequest.of(List.of(floats("x", new float[1])))));
 
 		assertTrue(error.getMessage().contains("--device vm"), error.getMessage());
 	}
@@ -155,13 +158,13 @@ public class NativeCpuDeviceTest {
 		float[] a = randomFloats(elements, 3);
 		float[] b = randomFloats(elements, 4);
 		RunResult result = device.run(corpusFile("add_64x768.cpp"), RunRequest.of(
-				List.of(floatBuffer("A", a), floatBuffer("B", b), floatBuffer("C", new float[elements]))));
+				List.of(floats("A", a), floats("B", b), floats("C", new float[elements]))));
 
 		float[] expected = new float[elements];
 		for (int i = 0; i < elements; i++) {
 			expected[i] = a[i] + b[i];
 		}
-		assertArrayEquals(expected, floats(result.buffers().get(2)));
+		assertArrayEquals(expected, floatsOf(result.buffers().get(2)));
 	}
 
 	@Test
@@ -204,27 +207,6 @@ public class NativeCpuDeviceTest {
 			throw new IllegalStateException("-Dxpiler.corpus=<tests/corpus> is not set (the test pom sets it)");
 		}
 		return KernelSource.read(Path.of(corpus, "vnni", name), Dialect.VNNI);
-	}
-
-	private static float[] randomFloats(int count, long seed) {
-		Random random = new Random(seed);
-		float[] values = new float[count];
-		for (int i = 0; i < count; i++) {
-			values[i] = random.nextFloat() * 2 - 1;
-		}
-		return values;
-	}
-
-	private static Argument.Buffer floatBuffer(String name, float[] values) {
-		ByteBuffer bytes = littleEndian(new byte[values.length * Float.BYTES]);
-		bytes.asFloatBuffer().put(values);
-		return new Argument.Buffer(name, ElementType.F32, bytes.array());
-	}
-
-	private static float[] floats(Argument.Buffer buffer) {
-		float[] values = new float[buffer.contents().length / Float.BYTES];
-		littleEndian(buffer.contents()).asFloatBuffer().get(values);
-		return values;
 	}
 
 	private static ByteBuffer littleEndian(byte[] bytes) {

@@ -6,16 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.xpiler.devices.tests.FloatBuffers.floats;
+import static org.xpiler.devices.tests.FloatBuffers.floatsOf;
+import static org.xpiler.devices.tests.FloatBuffers.randomFloats;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.xpiler.core.vm.Argument;
-import org.xpiler.core.vm.ElementType;
 import org.xpiler.devices.CompileResult;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelSource;
@@ -74,15 +73,15 @@ public class NativeGpuDeviceTest {
 		int n = 1000;
 		float[] a = randomFloats(n, 1);
 		float[] b = randomFloats(n, 2);
-		RunResult result = device.run(cuda("sum.cu", SUM), RunRequest.of(List.of(floatBuffer("a", a),
-				floatBuffer("b", b), floatBuffer("c", new float[n]), new Argument.Scalar("n", String.valueOf(n)))));
+		RunResult result = device.run(cuda("sum.cu", SUM), RunRequest.of(List.of(floats("a", a),
+				floats("b", b), floats("c", new float[n]), new Argument.Scalar("n", String.valueOf(n)))));
 
 		float[] expected = new float[n];
 		for (int i = 0; i < n; i++) {
 			expected[i] = a[i] + b[i];
 		}
-		assertArrayEquals(expected, floats(result.buffers().get(2)));
-		assertArrayEquals(a, floats(result.buffers().get(0)), "an input the program only reads comes back unchanged");
+		assertArrayEquals(expected, floatsOf(result.buffers().get(2)));
+		assertArrayEquals(a, floatsOf(result.buffers().get(0)), "an input the program only reads comes back unchanged");
 		assertEquals("gpu", result.device());
 	}
 
@@ -92,7 +91,7 @@ public class NativeGpuDeviceTest {
 		KernelSource kernel = cuda("k.cu", "__global__ void k(float* x) { x[threadIdx.x] = 1.0f; }");
 
 		DeviceException error = assertThrows(DeviceException.class,
-				() -> device.run(kernel, RunRequest.of(List.of(floatBuffer("x", new float[32])))));
+				() -> device.run(kernel, RunRequest.of(List.of(floats("x", new float[32])))));
 
 		assertTrue(error.getMessage().contains("host wrapper"), error.getMessage());
 	}
@@ -102,8 +101,8 @@ public class NativeGpuDeviceTest {
 		assumeTrue(nvccInstalled() && device.unavailableReason().isPresent(), "needs nvcc on a machine without a GPU");
 
 		DeviceException error = assertThrows(DeviceException.class, () -> device.run(cuda("sum.cu", SUM),
-				RunRequest.of(List.of(floatBuffer("a", new float[1]), floatBuffer("b", new float[1]),
-						floatBuffer("c", new float[1]), new Argument.Scalar("n", "1")))));
+				RunRequest.of(List.of(floats("a", new float[1]), floats("b", new float[1]),
+						floats("c", new float[1]), new Argument.Scalar("n", "1")))));
 
 		assertTrue(error.getMessage().contains("no NVIDIA GPU is visible"), error.getMessage());
 	}
@@ -135,33 +134,12 @@ public class NativeGpuDeviceTest {
 		KernelSource hip = new KernelSource(Path.of("k.hip"), Dialect.HIP, "__global__ void k(float* x) { x[0] = 1; }");
 
 		DeviceException error = assertThrows(DeviceException.class,
-				() -> device.run(hip, RunRequest.of(List.of(floatBuffer("x", new float[1])))));
+				() -> device.run(hip, RunRequest.of(List.of(floats("x", new float[1])))));
 
 		assertTrue(error.getMessage().contains("--device vm"), error.getMessage());
 	}
 
 	private static KernelSource cuda(String file, String text) {
 		return new KernelSource(Path.of(file), Dialect.CUDA, text);
-	}
-
-	private static float[] randomFloats(int count, long seed) {
-		Random random = new Random(seed);
-		float[] values = new float[count];
-		for (int i = 0; i < count; i++) {
-			values[i] = random.nextFloat() * 2 - 1;
-		}
-		return values;
-	}
-
-	private static Argument.Buffer floatBuffer(String name, float[] values) {
-		ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-		bytes.asFloatBuffer().put(values);
-		return new Argument.Buffer(name, ElementType.F32, bytes.array());
-	}
-
-	private static float[] floats(Argument.Buffer buffer) {
-		float[] values = new float[buffer.contents().length / Float.BYTES];
-		ByteBuffer.wrap(buffer.contents()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-		return values;
 	}
 }
