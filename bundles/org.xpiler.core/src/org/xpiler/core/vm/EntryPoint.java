@@ -11,6 +11,7 @@ import org.eclipse.emf.ecore.EObject;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.LinkageSpecifier;
@@ -91,8 +92,8 @@ public record EntryPoint(FunctionDefinition function, Kind kind, List<EntryParam
 	private static void collect(List<TopLevel> items, boolean inExternC, List<FunctionDefinition> functions,
 			List<FunctionDefinition> externC) {
 		for (TopLevel item : items) {
-			if (item instanceof LinkageBlock block) {
-				collect(block.getItems(), true, functions, externC);
+			if (item instanceof ItemBlock block) {
+				collect(block.getItems(), inExternC || block instanceof LinkageBlock, functions, externC);
 			} else if (item instanceof FunctionDefinition f && f.getBody() != null) {
 				functions.add(f);
 				boolean linkage = f.getSpecifiers().stream().anyMatch(s -> s instanceof LinkageSpecifier);

@@ -21,12 +21,14 @@ import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.EmptyStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.ItemBlock;
+import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypedefDeclaration;
 import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.Namespaces;
 import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
@@ -127,15 +129,19 @@ public final class Program {
 		this.types = new Types(this);
 		sites.add(Site.UNKNOWN);
 		this.catalogCalls = new CatalogCalls(this);
-		collect(unit.getItems());
+		collect(unit.getItems(), List.of());
 	}
 
-	private void collect(List<TopLevel> items) {
+	/** Functions in named namespaces are also known by their qualified names ({@link Namespaces}). */
+	private void collect(List<TopLevel> items, List<String> namespaces) {
 		for (TopLevel item : items) {
-			if (item instanceof LinkageBlock block) {
-				collect(block.getItems());
+			if (item instanceof NamespaceBlock block) {
+				collect(block.getItems(), Namespaces.inside(block, namespaces));
+			} else if (item instanceof ItemBlock block) {
+				collect(block.getItems(), namespaces);
 			} else if (item instanceof FunctionDefinition f && f.getBody() != null) {
-				functions.computeIfAbsent(f.getName(), k -> new ArrayList<>()).add(f);
+				Namespaces.qualifiedNames(f.getName(), namespaces)
+						.forEach(name -> functions.computeIfAbsent(name, k -> new ArrayList<>()).add(f));
 			} else if (item instanceof Directive directive) {
 				defineMacro(directive);
 			} else if (item instanceof Declaration declaration) {

@@ -500,7 +500,7 @@ public final class BangTensorize implements Pass {
 			for (TopLevel item : unit.getItems()) {
 				if (item instanceof Declaration d) {
 					declarations.add(d);
-				} else if (item instanceof org.xpiler.lang.kernel.LinkageBlock block) {
+				} else if (item instanceof org.xpiler.lang.kernel.ItemBlock block) {
 					block.getItems().stream().filter(Declaration.class::isInstance).map(Declaration.class::cast)
 							.forEach(declarations::add);
 				}

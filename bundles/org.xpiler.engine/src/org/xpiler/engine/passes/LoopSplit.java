@@ -17,6 +17,7 @@ import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.DoStatement;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.LinkageBlock;
 import org.xpiler.lang.kernel.LinkageSpecifier;
 import org.xpiler.lang.kernel.Statement;
@@ -214,8 +215,8 @@ public final class LoopSplit implements Pass {
 	private static void collectFunctions(List<TopLevel> items, boolean externC, List<FunctionDefinition> entries,
 			List<FunctionDefinition> others) {
 		for (TopLevel item : items) {
-			if (item instanceof LinkageBlock block) {
-				collectFunctions(block.getItems(), true, entries, others);
+			if (item instanceof ItemBlock block) {
+				collectFunctions(block.getItems(), externC || block instanceof LinkageBlock, entries, others);
 			} else if (item instanceof FunctionDefinition f && f.getBody() != null) {
 				boolean entry = externC || f.getSpecifiers().stream().anyMatch(s -> s instanceof LinkageSpecifier);
 				(entry ? entries : others).add(f);

@@ -2,6 +2,7 @@ package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,8 +41,7 @@ final class PureFunctionInliner {
 
 	/** Inlines every qualifying call in {@code unit}; returns how many calls were inlined. */
 	int inline(TranslationUnit unit) {
-		Map<String, FunctionDefinition> functions = new HashMap<>();
-		Snippets.definedFunctions(unit).forEach(f -> functions.put(f.getName(), f));
+		Map<String, FunctionDefinition> functions = Snippets.functionsByName(unit);
 		Map<String, FunctionDefinition> pure = new HashMap<>();
 		functions.forEach((name, f) -> {
 			if (returnedExpression(f, functions) != null && !exported(f)) {
@@ -58,8 +58,10 @@ final class PureFunctionInliner {
 		for (Call call : calls) {
 			EcoreUtil.replace(call, inlined(call, pure.get(Snippets.callee(call)), functions));
 		}
-		for (FunctionDefinition f : pure.values()) {
-			if (calls.stream().anyMatch(c -> Snippets.callee(c).equals(f.getName())) && !Snippets.calls(unit, f.getName())) {
+		for (FunctionDefinition f : new LinkedHashSet<>(pure.values())) {
+			List<String> names = pure.entrySet().stream().filter(e -> e.getValue() == f).map(Map.Entry::getKey).toList();
+			if (calls.stream().anyMatch(c -> pure.get(Snippets.callee(c)) == f)
+					&& names.stream().noneMatch(name -> Snippets.calls(unit, name))) {
 				EcoreUtil.remove(f);
 			}
 		}

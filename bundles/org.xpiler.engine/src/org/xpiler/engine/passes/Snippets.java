@@ -2,7 +2,9 @@ package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -25,6 +27,7 @@ import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.WhileStatement;
 import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.Namespaces;
 import org.xpiler.lang.parsing.ParsedKernel;
 import org.xpiler.lang.printing.KernelPrinter;
 
@@ -88,7 +91,7 @@ public final class Snippets {
 
 	private static void addItems(List<org.xpiler.lang.kernel.TopLevel> items, List<org.xpiler.lang.kernel.TopLevel> out) {
 		for (var item : items) {
-			if (item instanceof org.xpiler.lang.kernel.LinkageBlock block) {
+			if (item instanceof org.xpiler.lang.kernel.ItemBlock block) {
 				addItems(block.getItems(), out);
 			} else {
 				out.add(item);
@@ -100,6 +103,29 @@ public final class Snippets {
 	public static List<FunctionDefinition> definedFunctions(TranslationUnit unit) {
 		return topLevelItems(unit).stream().filter(FunctionDefinition.class::isInstance).map(FunctionDefinition.class::cast)
 				.filter(f -> f.getBody() != null).toList();
+	}
+
+	/**
+	 * The functions of the file that have a body by every name calls may give them: the plain name, and in named
+	 * namespaces the qualified ones too ({@code ops::blocks}, see {@link Namespaces}).
+	 */
+	public static Map<String, FunctionDefinition> functionsByName(TranslationUnit unit) {
+		Map<String, FunctionDefinition> functions = new LinkedHashMap<>();
+		addFunctions(unit.getItems(), List.of(), functions);
+		return functions;
+	}
+
+	private static void addFunctions(List<org.xpiler.lang.kernel.TopLevel> items, List<String> namespaces,
+			Map<String, FunctionDefinition> out) {
+		for (var item : items) {
+			if (item instanceof org.xpiler.lang.kernel.NamespaceBlock block) {
+				addFunctions(block.getItems(), Namespaces.inside(block, namespaces), out);
+			} else if (item instanceof org.xpiler.lang.kernel.ItemBlock block) {
+				addFunctions(block.getItems(), namespaces, out);
+			} else if (item instanceof FunctionDefinition f && f.getBody() != null) {
+				Namespaces.qualifiedNames(f.getName(), namespaces).forEach(name -> out.put(name, f));
+			}
+		}
 	}
 
 	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */

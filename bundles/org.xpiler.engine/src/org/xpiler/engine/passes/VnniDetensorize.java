@@ -55,7 +55,7 @@ import org.xpiler.lang.kernel.Initializer;
 import org.xpiler.lang.kernel.InitializerList;
 import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.KernelFactory;
-import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
@@ -377,7 +377,7 @@ public final class VnniDetensorize implements Pass {
 
 		private void collectFunctions(List<TopLevel> items) {
 			for (TopLevel item : items) {
-				if (item instanceof LinkageBlock block) {
+				if (item instanceof ItemBlock block) {
 					collectFunctions(block.getItems());
 				} else if (item instanceof FunctionDefinition function) {
 					List<Operand> params = function.getParams().stream()
@@ -393,7 +393,7 @@ public final class VnniDetensorize implements Pass {
 		private void topLevels(List<TopLevel> items) {
 			for (TopLevel item : items) {
 				switch (item) {
-				case LinkageBlock block -> topLevels(block.getItems());
+				case ItemBlock block -> topLevels(block.getItems());
 				case FunctionDefinition function -> function(function);
 				case Declaration declaration when vectorBytes(declaration.getType()) > 0 -> {
 					if (!vectorDeclaration(declaration, vectorBytes(declaration.getType())).isEmpty()) {
@@ -1085,7 +1085,7 @@ public final class VnniDetensorize implements Pass {
 			}
 			int at = 0;
 			while (at < unit.getItems().size() && !(unit.getItems().get(at) instanceof FunctionDefinition)
-					&& !(unit.getItems().get(at) instanceof LinkageBlock)) {
+					&& !(unit.getItems().get(at) instanceof ItemBlock)) {
 				at++;
 			}
 			unit.getItems().addAll(at, helpers);

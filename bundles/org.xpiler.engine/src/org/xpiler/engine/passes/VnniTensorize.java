@@ -32,7 +32,7 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.KernelFactory;
-import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
@@ -231,7 +231,7 @@ public final class VnniTensorize implements Pass {
 
 	private static void collectGlobals(List<TopLevel> items, List<Declarator> into) {
 		for (TopLevel item : items) {
-			if (item instanceof LinkageBlock block) {
+			if (item instanceof ItemBlock block) {
 				collectGlobals(block.getItems(), into);
 			} else if (item instanceof Declaration d) {
 				into.addAll(d.getDeclarators());

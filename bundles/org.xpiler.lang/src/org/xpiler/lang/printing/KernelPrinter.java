@@ -46,7 +46,9 @@ import org.xpiler.lang.kernel.Initializer;
 import org.xpiler.lang.kernel.InitializerList;
 import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.KernelLaunch;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.LinkageSpecifier;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
@@ -96,7 +98,7 @@ public class KernelPrinter {
 		TopLevel previous = null;
 		for (TopLevel item : items) {
 			if (previous != null && (item instanceof FunctionDefinition || previous instanceof FunctionDefinition
-					|| item instanceof LinkageBlock || previous instanceof LinkageBlock)) {
+					|| item instanceof ItemBlock || previous instanceof ItemBlock)) {
 				out.append('\n');
 			}
 			printComments(item, out, depth);
@@ -127,6 +129,12 @@ public class KernelPrinter {
 				.append(";\n");
 		case LinkageBlock block -> {
 			indent(out, depth).append("extern ").append(block.getLinkage()).append(" {\n");
+			printTopLevels(block.getItems(), out, depth);
+			indent(out, depth).append("}\n");
+		}
+		case NamespaceBlock block -> {
+			indent(out, depth).append("namespace ").append(block.getName() == null ? "" : block.getName() + " ")
+					.append("{\n");
 			printTopLevels(block.getItems(), out, depth);
 			indent(out, depth).append("}\n");
 		}

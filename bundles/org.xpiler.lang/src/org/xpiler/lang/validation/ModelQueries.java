@@ -9,7 +9,7 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.nodemodel.INode;
 import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.kernel.Call;
-import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.TopLevel;
 
@@ -45,7 +45,7 @@ final class ModelQueries {
 	/** The file's top-level items with {@code extern "C" { ... }} blocks opened. */
 	static List<TopLevel> topLevels(List<TopLevel> items) {
 		return items.stream()
-				.flatMap(item -> item instanceof LinkageBlock block ? topLevels(block.getItems()).stream() : Stream.of(item))
+				.flatMap(item -> item instanceof ItemBlock block ? topLevels(block.getItems()).stream() : Stream.of(item))
 				.toList();
 	}
 

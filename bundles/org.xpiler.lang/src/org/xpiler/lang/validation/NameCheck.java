@@ -25,9 +25,10 @@ import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.DirectiveStatement;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.LinkageBlock;
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TemplateCall;
@@ -37,6 +38,7 @@ import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypedefDeclaration;
+import org.xpiler.lang.parsing.Namespaces;
 
 /**
  * Every identifier, type name and called function must be declared in the file, be a builtin of the
@@ -64,11 +66,12 @@ final class NameCheck {
 	}
 
 	void check(TranslationUnit unit) {
-		collectGlobals(unit.getItems());
+		collectGlobals(unit.getItems(), List.of());
 		checkItems(unit.getItems());
 	}
 
-	private void collectGlobals(List<TopLevel> items) {
+	/** The file's names; functions in named namespaces also by their qualified names ({@link Namespaces}). */
+	private void collectGlobals(List<TopLevel> items, List<String> namespaces) {
 		for (TopLevel item : items) {
 			switch (item) {
 			case Directive directive -> {
@@ -79,11 +82,12 @@ final class NameCheck {
 					}
 				});
 			}
-			case LinkageBlock block -> collectGlobals(block.getItems());
-			case FunctionDefinition function -> {
-				globals.add(function.getName());
-				functions.computeIfAbsent(function.getName(), n -> new ArrayList<>()).add(function);
-			}
+			case NamespaceBlock block -> collectGlobals(block.getItems(), Namespaces.inside(block, namespaces));
+			case ItemBlock block -> collectGlobals(block.getItems(), namespaces);
+			case FunctionDefinition function -> Namespaces.qualifiedNames(function.getName(), namespaces).forEach(name -> {
+				globals.add(name);
+				functions.computeIfAbsent(name, n -> new ArrayList<>()).add(function);
+			});
 			case TypedefDeclaration typedef -> typedef.getDeclarators().forEach(d -> globals.add(d.getName()));
 			case Declaration declaration -> declaration.getDeclarators().forEach(d -> globals.add(d.getName()));
 			default -> {
@@ -105,7 +109,7 @@ final class NameCheck {
 	private void checkItems(List<TopLevel> items) {
 		for (TopLevel item : items) {
 			switch (item) {
-			case LinkageBlock block -> checkItems(block.getItems());
+			case ItemBlock block -> checkItems(block.getItems());
 			case FunctionDefinition function -> checkFunction(function);
 			case Declaration declaration -> checkDeclaration(declaration);
 			case TypedefDeclaration typedef -> checkSubtree(typedef.getType());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
 
 import org.eclipse.emf.ecore.util.EcoreUtil;
@@ -22,6 +23,7 @@ import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.TemplateCall;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.parsing.KernelParser;
@@ -128,6 +130,35 @@ public class ConstructsTest {
 		assertEquals(List.of("auto", "auto"), EcoreUtil2.getAllContentsOfType(parsed.unit(), Declaration.class).stream()
 				.filter(d -> d.getType() instanceof BuiltinType t && t.getName().equals("auto"))
 				.map(d -> ((BuiltinType) d.getType()).getName()).toList());
+	}
+
+	@Test
+	public void namespacesHoldHelpersAndTheirQualifiedNamesAreKnown() {
+		ParsedKernel parsed = clean("rows.cu", """
+				namespace {
+				constexpr int kRows = 64;
+				__device__ float square(float v) { return v * v; }
+				}
+
+				namespace ops {
+				namespace detail {
+				inline int blocks(int n, int t) { return (n + t - 1) / t; }
+				}
+				}
+
+				__global__ void rows(float* y) { y[threadIdx.x] = square(kRows); }
+
+				extern "C" void rows_kernel(float* y) {
+				    rows<<<ops::detail::blocks(kRows, 32), 32>>>(y);
+				    rows<<<detail::blocks(kRows, 32), 32>>>(y);
+				}
+				""", Dialect.CUDA);
+		List<NamespaceBlock> blocks = EcoreUtil2.getAllContentsOfType(parsed.unit(), NamespaceBlock.class);
+		assertEquals(Arrays.asList(null, "ops", "detail"), blocks.stream().map(NamespaceBlock::getName).toList());
+		// a namespace the file does not declare is not known
+		assertEquals(List.of("unknown function 'other::one'"), PARSER.parse("unknown.cu",
+				"namespace ops { inline int one() { return 1; } }\nextern \"C\" void f(int* y) { y[0] = other::one(); }\n",
+				Dialect.CUDA).diagnostics().stream().map(d -> d.message()).toList());
 	}
 
 	@Test
