@@ -1,11 +1,13 @@
 package org.xpiler.core.vm;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
 import org.xpiler.core.vm.VmType.Scalar;
+import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
@@ -55,7 +57,7 @@ final class Builtins {
 		if (program.catalog.function(name).map(f -> f.barrier()).orElse(false)) {
 			return true;
 		}
-		return name.startsWith("__shfl") || name.startsWith("__ballot") || name.equals(WarpCollectives.MFMA) || name.startsWith("__any")
+		return name.startsWith("__shfl") || name.startsWith("__ballot") || name.equals("__syncwarp") || name.equals(WarpCollectives.MFMA) || name.startsWith("__any")
 				|| name.startsWith("__all") || name.equals("__sync_cluster") || name.startsWith("__sync_all");
 	}
 
@@ -152,6 +154,11 @@ final class Builtins {
 		case "exit", "abort", "std::exit", "std::abort":
 			return terminate(name, site);
 		case "hipLaunchKernelGGL": {
+			if (!models.isEmpty() && models.get(0) instanceof Call wrapped && wrapped.getCallee() instanceof Name macro
+					&& macro.getName().equals("HIP_KERNEL_NAME") && wrapped.getArgs().size() == 1) {
+				models = new ArrayList<>(models);
+				models.set(0, wrapped.getArgs().get(0)); // the HIP headers' macro for a kernel name with commas
+			}
 			if (models.size() < 5 || !(models.get(0) instanceof Name kernel)) {
 				throw ec.error(models.isEmpty() ? null : models.get(0),
 						"hipLaunchKernelGGL(kernel, grid, block, sharedBytes, stream, args...) names its kernel first");
@@ -202,7 +209,8 @@ final class Builtins {
 				"hipPeekAtLastError", "cudaStreamSynchronize", "hipStreamSynchronize", "cudaStreamDestroy",
 				"hipStreamDestroy", "cudaEventRecord", "hipEventRecord", "cudaEventSynchronize", "hipEventSynchronize",
 				"cudaEventDestroy", "hipEventDestroy", "cnrtQueueSync", "cnrtQueueDestroy", "cnrtSetDevice",
-				"__threadfence", "__syncwarp" -> sideEffects(args, VmType.I32);
+				"__threadfence" -> sideEffects(args, VmType.I32);
+		case "__syncwarp" -> warpBarrier(args, site);
 		case "__sync", "__sync_io", "__sync_compute", "__sync_move", "__sync_io_move_compute" -> completeCopies(args);
 		case "cudaStreamCreate", "hipStreamCreate", "cudaEventCreate", "hipEventCreate", "cnrtQueueCreate",
 				"cnrtGetDevice" -> storeHandle(args, site);
@@ -436,6 +444,26 @@ final class Builtins {
 			@Override
 			long l(Frame f) {
 				args.forEach(a -> a.run(f));
+				return 0;
+			}
+		};
+	}
+
+	/**
+	 * {@code __syncwarp()}: the lanes of the warp wait for one another, and what each wrote before is ordered
+	 * before what the others access after (the race detector compares the lanes' warp phases). The mask is
+	 * read as the whole warp, which every lane of the warp must then reach.
+	 */
+	private static Ex warpBarrier(List<Ex> args, int site) {
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				args.forEach(a -> a.run(f));
+				Lane lane = f.lane;
+				if (lane.gang != null) {
+					lane.gang.collective(lane, 0, 0, (index, values, active, parameter) -> 0, lane.warpSize, site);
+				}
+				lane.warpPhase++;
 				return 0;
 			}
 		};

@@ -26,6 +26,8 @@ public final class Lane {
 	/** Barriers passed: any barrier, and barriers of the whole launch ({@code __sync_all}). */
 	int phase;
 	int allPhase;
+	/** {@code __syncwarp} barriers passed (SIMT lanes). */
+	int warpPhase;
 	long[] statics;
 	Gang gang;
 	/** The task's {@code __memcpy_async} copies in flight; null until it issues one. */

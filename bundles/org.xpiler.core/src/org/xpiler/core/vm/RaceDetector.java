@@ -3,8 +3,8 @@ package org.xpiler.core.vm;
 /**
  * Finds data races in one launch: two lanes touching the same byte of shared memory (global, GDRAM,
  * {@code __shared__}, SRAM) with no barrier between them, at least one writing. Lanes of one group (a block,
- * a cluster) are ordered by the barriers they pass together; lanes of different groups only by
- * {@code __sync_all}. Reports both source locations. Atomics do not go through memory observers and so never
+ * a cluster) are ordered by the barriers they pass together, lanes of one warp also by {@code __syncwarp};
+ * lanes of different groups only by {@code __sync_all}. Reports both source locations. Atomics do not go through memory observers and so never
  * race with each other.
  */
 final class RaceDetector implements MemoryObserver {
@@ -30,8 +30,12 @@ final class RaceDetector implements MemoryObserver {
 		return shadow;
 	}
 
+	/**
+	 * A lane's barrier count in the high half; in the low half a task's whole-launch barriers, or a thread's
+	 * warp barriers (threads of different blocks never synchronize, so they need no launch count).
+	 */
 	private static int phases(Lane lane) {
-		return lane.phase << 16 | lane.allPhase & 0xFFFF;
+		return lane.phase << 16 | (lane.kind == Lane.Kind.TASK ? lane.allPhase : lane.warpPhase) & 0xFFFF;
 	}
 
 	private boolean concurrent(int other, int otherPhases, Lane me) {
@@ -39,7 +43,14 @@ final class RaceDetector implements MemoryObserver {
 			return false;
 		}
 		boolean sameGroup = other / lanesPerGroup == me.launchIndex / lanesPerGroup;
-		return sameGroup ? otherPhases >>> 16 == me.phase : (otherPhases & 0xFFFF) == (me.allPhase & 0xFFFF);
+		if (me.kind == Lane.Kind.TASK) {
+			return sameGroup ? otherPhases >>> 16 == me.phase : (otherPhases & 0xFFFF) == (me.allPhase & 0xFFFF);
+		}
+		if (!sameGroup) {
+			return true;
+		}
+		boolean sameWarp = other % lanesPerGroup / me.warpSize == me.launchIndex % lanesPerGroup / me.warpSize;
+		return otherPhases >>> 16 == me.phase && !(sameWarp && (otherPhases & 0xFFFF) != (me.warpPhase & 0xFFFF));
 	}
 
 	@Override

@@ -8,6 +8,7 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
@@ -126,6 +127,10 @@ final class DeviceInliner {
 
 	private void inline(Expression call, FunctionDefinition f) {
 		List<Expression> args = arguments(call);
+		Statement own = EcoreUtil2.getContainerOfType(call, Statement.class);
+		if (own instanceof ExpressionStatement || own instanceof DeclarationStatement || own instanceof ReturnStatement) {
+			Snippets.ensureInBlock(own); // if (tid < 32) warpReduce(s, tid);
+		}
 		Statement statement = Snippets.enclosingStatement(call);
 		if (!(statement instanceof ExpressionStatement || statement instanceof DeclarationStatement
 				|| statement instanceof ReturnStatement) || !(statement.eContainer() instanceof CompoundStatement)) {

@@ -48,6 +48,9 @@ public final class LoopRecovery implements Pass {
 
 	@Override
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
+		if (from == Dialect.HIP) {
+			HipLegacyNames.normalize(unit);
+		}
 		String text = from == Dialect.BANG ? new TaskLoops().recover(unit) : new SimtLoops(from).recover(unit);
 		Snippets.replaceFile(unit, text, Dialect.VNNI);
 		int inlined = new PureFunctionInliner().inline(unit);

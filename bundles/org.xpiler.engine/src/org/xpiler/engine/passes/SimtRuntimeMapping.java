@@ -82,6 +82,9 @@ public final class SimtRuntimeMapping implements Pass {
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
 		boolean toHip = to == Dialect.HIP;
 		int sourceWarp = toHip ? 32 : 64;
+		if (from == Dialect.HIP) {
+			HipLegacyNames.normalize(unit);
+		}
 		List<EObject> nodes = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(nodes::add);
 		for (EObject node : nodes) {

@@ -59,6 +59,48 @@ public class FieldStylesDeviceTest {
 		}
 	}
 
+	/** The last warp of a block reduction, exchanging through shared memory between __syncwarp() calls. */
+	private static String warpSynchronousSum(String barrier) {
+		return """
+				__global__ void sum(const float* x, float* y) {
+				    __shared__ float s[64];
+				    unsigned int tid = threadIdx.x;
+				    s[tid] = x[tid];
+				    __syncthreads();
+				    if (tid < 32) {
+				        float v = s[tid] + s[tid + 32];
+				        %1$s
+				        s[tid] = v;
+				        %1$s
+				        for (int off = 16; off > 0; off >>= 1) {
+				            v += s[tid + off];
+				            %1$s
+				            s[tid] = v;
+				            %1$s
+				        }
+				    }
+				    if (tid == 0) y[0] = s[0];
+				}
+				""".formatted(barrier);
+	}
+
+	@Test
+	public void syncwarpOrdersTheLanesOfAWarpAndItsAbsenceIsARace() {
+		float[] x = new float[64];
+		float expected = 0;
+		for (int i = 0; i < 64; i++) {
+			x[i] = i * 0.5f;
+			expected += x[i];
+		}
+		RunResult result = launch(source("sum.cu", warpSynchronousSum("__syncwarp();")), 64, floats("x", x),
+				floats("y", new float[1]));
+		assertEquals(expected, floatsOf(result.buffers().get(1))[0]);
+
+		DeviceException race = assertThrows(DeviceException.class, () -> launch(source("sum.cu",
+				warpSynchronousSum("")), 64, floats("x", x), floats("y", new float[1])));
+		assertTrue(race.getMessage().contains("data race"), race.getMessage());
+	}
+
 	@Test
 	public void aTemplateKernelRunsWithTheArgumentsOfItsLaunch() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("reverse.cu", """

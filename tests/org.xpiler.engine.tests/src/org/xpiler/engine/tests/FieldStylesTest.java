@@ -326,6 +326,100 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void helpersInNamespacesAndQualifiedCallsTranslate() {
+		String cuda = """
+				namespace {
+				constexpr int kRows = 64;
+				__device__ float square(float v) { return v * v; }
+				__global__ void row_sumsq(const float* x, float* y) {
+				    int row = blockIdx.x * blockDim.x + threadIdx.x;
+				    if (row < kRows) {
+				        float s = 0.0f;
+				        for (int c = 0; c < 256; ++c) s += square(x[row * 256 + c]);
+				        y[row] = s;
+				    }
+				}
+				}  // namespace
+				namespace ops {
+				inline int blocks(int n, int t) { return (n + t - 1) / t; }
+				}
+				extern "C" void row_sumsq_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, kRows * 256 * sizeof(float));
+				    cudaMalloc(&dy, kRows * sizeof(float));
+				    cudaMemcpy(dx, x, kRows * 256 * sizeof(float), cudaMemcpyHostToDevice);
+				    row_sumsq<<<ops::blocks(kRows, 32), 32>>>(dx, dy);
+				    cudaMemcpy(y, dy, kRows * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.HIP, Dialect.BANG, Dialect.VNNI }) {
+			verified("row_sumsq.cu", cuda, to);
+		}
+	}
+
+	@Test
+	public void hipsOlderIndexNamesAndKernelNameMacroTranslate() {
+		String hip = """
+				#include <hip/hip_runtime.h>
+				__global__ void scale(const float* x, float* y) {
+				    int i = hipBlockIdx_x * hipBlockDim_x + hipThreadIdx_x;
+				    y[i] = 2.0f * x[i];
+				}
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    hipMalloc(&dx, 1024 * sizeof(float));
+				    hipMalloc(&dy, 1024 * sizeof(float));
+				    hipMemcpy(dx, x, 1024 * sizeof(float), hipMemcpyHostToDevice);
+				    hipLaunchKernelGGL(HIP_KERNEL_NAME(scale), dim3(4), dim3(256), 0, 0, dx, dy);
+				    hipMemcpy(y, dy, 1024 * sizeof(float), hipMemcpyDeviceToHost);
+				    hipFree(dx); hipFree(dy);
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.VNNI }) {
+			String out = verified("scale.hip", hip, to).output().orElseThrow();
+			assertFalse(out.contains("hipBlockIdx_x") || out.contains("HIP_KERNEL_NAME"), out);
+		}
+	}
+
+	@Test
+	public void aWarpSynchronousReductionWithSyncwarpCalledUnderAnUnbracedIfIsLifted() {
+		String cuda = """
+				__device__ void warpReduce(float* s, unsigned int tid) {
+				    float v = s[tid];
+				    for (int off = 32; off > 0; off >>= 1) {
+				        v += s[tid + off];
+				        __syncwarp();
+				        s[tid] = v;
+				        __syncwarp();
+				    }
+				}
+				__global__ void reduce(const float* x, float* y) {
+				    __shared__ float s[128];
+				    unsigned int tid = threadIdx.x;
+				    s[tid] = x[blockIdx.x * 128 + tid];
+				    __syncthreads();
+				    if (tid < 64) s[tid] += s[tid + 64];
+				    __syncthreads();
+				    if (tid < 32) warpReduce(s, tid);
+				    if (tid == 0) y[blockIdx.x] = s[0];
+				}
+				extern "C" void reduce_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 1024 * sizeof(float));
+				    cudaMalloc(&dy, 8 * sizeof(float));
+				    cudaMemcpy(dx, x, 1024 * sizeof(float), cudaMemcpyHostToDevice);
+				    reduce<<<8, 128>>>(dx, dy);
+				    cudaMemcpy(y, dy, 8 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.BANG, Dialect.VNNI }) {
+			verified("reduce.cu", cuda, to);
+		}
+	}
+
+	@Test
 	public void aLargeNramScratchSizedByAMacroBecomesOneDeviceSlicePerTaskOnGpus() {
 		// mlu-ops style: one NRAM buffer sized by a macro expression; per GPU thread 256 KiB could not be
 		// reserved for every resident thread, and the launch would fail on the hardware
