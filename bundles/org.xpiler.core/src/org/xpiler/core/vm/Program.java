@@ -21,8 +21,6 @@ import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.EmptyStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
-import org.xpiler.lang.kernel.ItemBlock;
-import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -129,30 +127,24 @@ public final class Program {
 		this.types = new Types(this);
 		sites.add(Site.UNKNOWN);
 		this.catalogCalls = new CatalogCalls(this);
-		collect(unit.getItems(), List.of());
+		Namespaces.forEachItem(unit.getItems(), this::collect);
 	}
 
 	/** Functions in named namespaces are also known by their qualified names ({@link Namespaces}). */
-	private void collect(List<TopLevel> items, List<String> namespaces) {
-		for (TopLevel item : items) {
-			if (item instanceof NamespaceBlock block) {
-				collect(block.getItems(), Namespaces.inside(block, namespaces));
-			} else if (item instanceof ItemBlock block) {
-				collect(block.getItems(), namespaces);
-			} else if (item instanceof FunctionDefinition f && f.getBody() != null) {
-				Namespaces.qualifiedNames(f.getName(), namespaces)
-						.forEach(name -> functions.computeIfAbsent(name, k -> new ArrayList<>()).add(f));
-			} else if (item instanceof Directive directive) {
-				defineMacro(directive);
-			} else if (item instanceof Declaration declaration) {
-				for (Declarator declarator : declaration.getDeclarators()) {
-					VmType type = types.declared(declaration.getType(), declarator, Map.of());
-					if (type instanceof VmType.Reference) {
-						throw new CompileError(site(site(declarator)), "the file-scope reference '" + declarator.getName()
-								+ "' is not supported by the virtual device (references in functions are): use a pointer");
-					}
-					addStatic(declaration, declarator, type, true);
+	private void collect(TopLevel item, List<String> namespaces) {
+		if (item instanceof FunctionDefinition f && f.getBody() != null) {
+			Namespaces.qualifiedNames(f.getName(), namespaces)
+					.forEach(name -> functions.computeIfAbsent(name, k -> new ArrayList<>()).add(f));
+		} else if (item instanceof Directive directive) {
+			defineMacro(directive);
+		} else if (item instanceof Declaration declaration) {
+			for (Declarator declarator : declaration.getDeclarators()) {
+				VmType type = types.declared(declaration.getType(), declarator, Map.of());
+				if (type instanceof VmType.Reference) {
+					throw new CompileError(site(site(declarator)), "the file-scope reference '" + declarator.getName()
+							+ "' is not supported by the virtual device (references in functions are): use a pointer");
 				}
+				addStatic(declaration, declarator, type, true);
 			}
 		}
 	}

@@ -69,17 +69,24 @@ public final class ConstantFolder {
 			Program.Definition.of(d.getText()).ifPresent(macro -> {
 				if (macro.parameters() != null) {
 					folder.defineMacro(macro);
-					return;
-				}
-				try {
-					folder.fold(Snippets.expression(macro.body(), Dialect.VNNI))
-							.ifPresent(value -> folder.define(macro.name(), value));
-				} catch (IllegalArgumentException notAnExpression) {
-					// a statement or type macro has no value
+				} else {
+					folder.valueOf(macro).ifPresent(value -> folder.define(macro.name(), value));
 				}
 			});
 		}
 		return folder;
+	}
+
+	/**
+	 * The value of an object-like macro's body with what this folder knows ({@code #define BYTES (384 * 1024)});
+	 * empty when it does not fold or is no expression (a statement or a type).
+	 */
+	public OptionalLong valueOf(Program.Definition objectMacro) {
+		try {
+			return fold(Snippets.expression(objectMacro.body(), Dialect.VNNI));
+		} catch (IllegalArgumentException notAnExpression) {
+			return OptionalLong.empty();
+		}
 	}
 
 	public OptionalLong fold(Expression e) {

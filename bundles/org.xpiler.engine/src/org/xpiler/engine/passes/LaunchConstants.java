@@ -115,13 +115,9 @@ final class LaunchConstants {
 			folder.defineMacro(macro); // CEIL_DIV(n, 256)
 			return;
 		}
-		try {
-			OptionalLong folded = folder.fold(Snippets.expression(macro.body(), Dialect.VNNI));
-			if (folded.isPresent()) {
-				declare(macro.name(), folded);
-			}
-		} catch (IllegalArgumentException notAnExpression) {
-			// a macro that is not a constant (a statement macro) does not size launches
+		OptionalLong folded = folder.valueOf(macro); // a statement macro does not size launches
+		if (folded.isPresent()) {
+			declare(macro.name(), folded);
 		}
 	}
 

@@ -360,7 +360,6 @@ public final class LoopBind implements Pass {
 
 	// ------------------------------------------------------------------ segments
 
-	/** The entry's body cut into the parts that become one kernel each. */
 	/**
 	 * Whether {@code s} is a {@code #pragma} line between the body's statements: a hint for the loop after it
 	 * ({@code #pragma omp parallel for}, {@code #pragma unroll}), which the binding replaces, so it is not a
@@ -370,6 +369,7 @@ public final class LoopBind implements Pass {
 		return s instanceof DirectiveStatement d && d.getDirective().getText().strip().matches("#\\s*pragma\\b.*");
 	}
 
+	/** The entry's body cut into the parts that become one kernel each. */
 	private List<Segment> segments(CompoundStatement body) {
 		List<Statement> statements = flatten(body.getStatements());
 		List<Statement> declarations = new ArrayList<>();

@@ -82,21 +82,14 @@ public final class Snippets {
 		unit.getItems().addAll(new ArrayList<>(fresh.getItems()));
 	}
 
-	/** The file's items with {@code extern "C" { ... }} blocks opened: functions and declarations in order. */
+	/**
+	 * The file's items with {@code extern "C" { ... }} and namespace blocks opened: functions and declarations in
+	 * order.
+	 */
 	public static List<org.xpiler.lang.kernel.TopLevel> topLevelItems(TranslationUnit unit) {
 		List<org.xpiler.lang.kernel.TopLevel> items = new ArrayList<>();
-		addItems(unit.getItems(), items);
+		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> items.add(item));
 		return items;
-	}
-
-	private static void addItems(List<org.xpiler.lang.kernel.TopLevel> items, List<org.xpiler.lang.kernel.TopLevel> out) {
-		for (var item : items) {
-			if (item instanceof org.xpiler.lang.kernel.ItemBlock block) {
-				addItems(block.getItems(), out);
-			} else {
-				out.add(item);
-			}
-		}
 	}
 
 	/** The functions of the file that have a body (prototypes left out), in order. */
@@ -111,21 +104,12 @@ public final class Snippets {
 	 */
 	public static Map<String, FunctionDefinition> functionsByName(TranslationUnit unit) {
 		Map<String, FunctionDefinition> functions = new LinkedHashMap<>();
-		addFunctions(unit.getItems(), List.of(), functions);
-		return functions;
-	}
-
-	private static void addFunctions(List<org.xpiler.lang.kernel.TopLevel> items, List<String> namespaces,
-			Map<String, FunctionDefinition> out) {
-		for (var item : items) {
-			if (item instanceof org.xpiler.lang.kernel.NamespaceBlock block) {
-				addFunctions(block.getItems(), Namespaces.inside(block, namespaces), out);
-			} else if (item instanceof org.xpiler.lang.kernel.ItemBlock block) {
-				addFunctions(block.getItems(), namespaces, out);
-			} else if (item instanceof FunctionDefinition f && f.getBody() != null) {
-				Namespaces.qualifiedNames(f.getName(), namespaces).forEach(name -> out.put(name, f));
+		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> {
+			if (item instanceof FunctionDefinition f && f.getBody() != null) {
+				Namespaces.qualifiedNames(f.getName(), namespaces).forEach(name -> functions.put(name, f));
 			}
-		}
+		});
+		return functions;
 	}
 
 	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */

@@ -277,8 +277,9 @@ public final class VnniDetensorize implements Pass {
 		void run() {
 			collectNames();
 			unit.getItems().removeIf(item -> item instanceof Directive d && X86_HEADER.matcher(d.getText()).find());
-			collectFunctions(unit.getItems());
-			topLevels(unit.getItems());
+			List<TopLevel> items = Snippets.topLevelItems(unit);
+			collectFunctions(items);
+			topLevels(items);
 			insertHelpers();
 			unit.eAllContents().forEachRemaining(node -> {
 				switch (node) {
@@ -375,11 +376,10 @@ public final class VnniDetensorize implements Pass {
 
 		// ------------------------------------------------------------------ functions and declarations
 
+		/** The file's functions that take or return vectors ({@code items}: the file's, blocks opened). */
 		private void collectFunctions(List<TopLevel> items) {
 			for (TopLevel item : items) {
-				if (item instanceof ItemBlock block) {
-					collectFunctions(block.getItems());
-				} else if (item instanceof FunctionDefinition function) {
+				if (item instanceof FunctionDefinition function) {
 					List<Operand> params = function.getParams().stream()
 							.map(p -> vectorBytes(p.getType()) > 0 ? Operand.VECTOR : Operand.SCALAR).toList();
 					int result = function.getReturnPointers().isEmpty() ? vectorBytes(function.getReturnType()) : 0;
@@ -393,7 +393,6 @@ public final class VnniDetensorize implements Pass {
 		private void topLevels(List<TopLevel> items) {
 			for (TopLevel item : items) {
 				switch (item) {
-				case ItemBlock block -> topLevels(block.getItems());
 				case FunctionDefinition function -> function(function);
 				case Declaration declaration when vectorBytes(declaration.getType()) > 0 -> {
 					if (!vectorDeclaration(declaration, vectorBytes(declaration.getType())).isEmpty()) {

@@ -32,13 +32,11 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.KernelFactory;
-import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.Statement;
-import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
@@ -201,7 +199,8 @@ public final class VnniTensorize implements Pass {
 		List<Declarator> declarators = new ArrayList<>();
 		TranslationUnit unit = (TranslationUnit) EcoreUtil.getRootContainer(loop) instanceof TranslationUnit t ? t : null;
 		if (unit != null) {
-			collectGlobals(unit.getItems(), declarators);
+			Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance)
+					.forEach(d -> declarators.addAll(((Declaration) d).getDeclarators()));
 		}
 		if (f instanceof FunctionDefinition function) {
 			for (Parameter p : function.getParams()) {
@@ -227,16 +226,6 @@ public final class VnniTensorize implements Pass {
 		}
 		ambiguous.forEach(types::remove);
 		return types;
-	}
-
-	private static void collectGlobals(List<TopLevel> items, List<Declarator> into) {
-		for (TopLevel item : items) {
-			if (item instanceof ItemBlock block) {
-				collectGlobals(block.getItems(), into);
-			} else if (item instanceof Declaration d) {
-				into.addAll(d.getDeclarators());
-			}
-		}
 	}
 
 	private static Type typeOf(Declarator d) {

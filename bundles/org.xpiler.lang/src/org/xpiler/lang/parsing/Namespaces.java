@@ -2,9 +2,12 @@ package org.xpiler.lang.parsing;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
+import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.NamespaceBlock;
+import org.xpiler.lang.kernel.TopLevel;
 
 /**
  * How a file may name what its namespaces declare. The file is one program and its namespaces rarely declare a
@@ -24,8 +27,24 @@ public final class Namespaces {
 		return names;
 	}
 
-	/** The namespaces inside {@code block}: those around it plus its own name, if it has one. */
-	public static List<String> inside(NamespaceBlock block, List<String> around) {
-		return block.getName() == null ? around : Stream.concat(around.stream(), Stream.of(block.getName())).toList();
+	/**
+	 * Visits the file's items with {@code extern "C" { }} and namespace blocks opened, each with the named
+	 * namespaces around it (outermost first).
+	 */
+	public static void forEachItem(List<TopLevel> items, BiConsumer<TopLevel, List<String>> visit) {
+		forEachItem(items, List.of(), visit);
+	}
+
+	private static void forEachItem(List<TopLevel> items, List<String> around, BiConsumer<TopLevel, List<String>> visit) {
+		for (TopLevel item : items) {
+			if (item instanceof NamespaceBlock block) {
+				forEachItem(block.getItems(), block.getName() == null ? around
+						: Stream.concat(around.stream(), Stream.of(block.getName())).toList(), visit);
+			} else if (item instanceof ItemBlock block) {
+				forEachItem(block.getItems(), around, visit);
+			} else {
+				visit.accept(item, around);
+			}
+		}
 	}
 }

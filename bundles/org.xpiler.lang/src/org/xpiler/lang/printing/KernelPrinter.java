@@ -127,14 +127,11 @@ public class KernelPrinter {
 		case Directive directive -> out.append(directive.getText()).append('\n');
 		case UsingDirective using -> indent(out, depth).append("using namespace ").append(using.getNamespace())
 				.append(";\n");
-		case LinkageBlock block -> {
-			indent(out, depth).append("extern ").append(block.getLinkage()).append(" {\n");
-			printTopLevels(block.getItems(), out, depth);
-			indent(out, depth).append("}\n");
-		}
-		case NamespaceBlock block -> {
-			indent(out, depth).append("namespace ").append(block.getName() == null ? "" : block.getName() + " ")
-					.append("{\n");
+		case ItemBlock block -> {
+			String head = block instanceof NamespaceBlock namespace
+					? "namespace" + (namespace.getName() == null ? "" : " " + namespace.getName())
+					: "extern " + ((LinkageBlock) block).getLinkage();
+			indent(out, depth).append(head).append(" {\n");
 			printTopLevels(block.getItems(), out, depth);
 			indent(out, depth).append("}\n");
 		}

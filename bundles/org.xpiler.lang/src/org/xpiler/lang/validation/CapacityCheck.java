@@ -3,6 +3,7 @@ package org.xpiler.lang.validation;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -52,7 +53,10 @@ final class CapacityCheck {
 		for (TopLevel item : items) {
 			if (item instanceof FunctionDefinition function && function.getBody() != null) {
 				Usage usage = fileScope.copyFor("in '" + function.getName() + "', counting the file-scope arrays");
-				ThreadLocalUsage threadLocal = runsOnGpuThreads(function) ? new ThreadLocalUsage(model, function) : null;
+				OptionalLong threadLimit = model.threadLocalBytes();
+				ThreadLocalUsage threadLocal = threadLimit.isPresent() && runsOnGpuThreads(function)
+						? new ThreadLocalUsage(model, function, threadLimit.getAsLong())
+						: null;
 				function.getBody().eAllContents().forEachRemaining(o -> {
 					if (o instanceof Declaration declaration) {
 						usage.add(declaration);
@@ -79,19 +83,20 @@ final class CapacityCheck {
 	private final class ThreadLocalUsage {
 		private final DeviceModel model;
 		private final FunctionDefinition function;
+		private final long limit;
 		private long bytes;
 		private boolean reported;
 
-		ThreadLocalUsage(DeviceModel model, FunctionDefinition function) {
+		ThreadLocalUsage(DeviceModel model, FunctionDefinition function, long limit) {
 			this.model = model;
 			this.function = function;
+			this.limit = limit;
 		}
 
 		void add(Declaration declaration) {
-			OptionalLong limit = model.threadLocalBytes();
 			boolean placed = MemorySpaces.qualifier(declaration.getSpecifiers()).isPresent()
 					|| declaration.getSpecifiers().stream().anyMatch(s -> s instanceof Specifier q && q.getName().equals("static"));
-			if (limit.isEmpty() || placed || reported) {
+			if (placed || reported) {
 				return;
 			}
 			for (Declarator declarator : declaration.getDeclarators()) {
@@ -103,10 +108,10 @@ final class CapacityCheck {
 					continue;
 				}
 				bytes += size.getAsLong();
-				if (bytes > limit.getAsLong()) {
+				if (bytes > limit) {
 					reported = true;
 					reporter.error("the local arrays of '" + function.getName() + "' reach " + kib(bytes) + " per thread with '"
-							+ declarator.getName() + "', more than the " + kib(limit.getAsLong()) + " the " + model.name()
+							+ declarator.getName() + "', more than the " + kib(limit) + " the " + model.name()
 							+ " can reserve for each of its " + model.multiprocessors() + " x "
 							+ model.maxThreadsPerMultiprocessor() + " resident threads; the launch would fail."
 							+ " Keep such buffers in shared or global memory", declarator, "capacity");
@@ -192,6 +197,6 @@ final class CapacityCheck {
 
 	private static String kib(long bytes) {
 		return bytes % 1024 == 0 ? bytes / 1024 + " KiB"
-				: String.format(java.util.Locale.ROOT, "%d bytes (%.1f KiB)", bytes, bytes / 1024.0);
+				: String.format(Locale.ROOT, "%d bytes (%.1f KiB)", bytes, bytes / 1024.0);
 	}
 }

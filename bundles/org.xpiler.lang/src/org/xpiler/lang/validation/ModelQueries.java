@@ -3,15 +3,14 @@ package org.xpiler.lang.validation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.nodemodel.INode;
 import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.kernel.Call;
-import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.TopLevel;
+import org.xpiler.lang.parsing.Namespaces;
 
 /** Small questions about the model that several checks ask. */
 final class ModelQueries {
@@ -42,11 +41,11 @@ final class ModelQueries {
 		return call.getCallee() instanceof Name name ? name.getName() : null;
 	}
 
-	/** The file's top-level items with {@code extern "C" { ... }} blocks opened. */
+	/** The file's top-level items with {@code extern "C" { ... }} and namespace blocks opened. */
 	static List<TopLevel> topLevels(List<TopLevel> items) {
-		return items.stream()
-				.flatMap(item -> item instanceof ItemBlock block ? topLevels(block.getItems()).stream() : Stream.of(item))
-				.toList();
+		List<TopLevel> opened = new ArrayList<>();
+		Namespaces.forEachItem(items, (item, namespaces) -> opened.add(item));
+		return opened;
 	}
 
 	/** The element's source text with whitespace normalised, for messages ({@code tid < s}); "?" if unknown. */

@@ -28,7 +28,6 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.ItemBlock;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
-import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TemplateCall;
@@ -66,13 +65,13 @@ final class NameCheck {
 	}
 
 	void check(TranslationUnit unit) {
-		collectGlobals(unit.getItems(), List.of());
+		collectGlobals(unit);
 		checkItems(unit.getItems());
 	}
 
 	/** The file's names; functions in named namespaces also by their qualified names ({@link Namespaces}). */
-	private void collectGlobals(List<TopLevel> items, List<String> namespaces) {
-		for (TopLevel item : items) {
+	private void collectGlobals(TranslationUnit unit) {
+		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> {
 			switch (item) {
 			case Directive directive -> {
 				macroName(directive).ifPresent(globals::add);
@@ -82,8 +81,6 @@ final class NameCheck {
 					}
 				});
 			}
-			case NamespaceBlock block -> collectGlobals(block.getItems(), Namespaces.inside(block, namespaces));
-			case ItemBlock block -> collectGlobals(block.getItems(), namespaces);
 			case FunctionDefinition function -> Namespaces.qualifiedNames(function.getName(), namespaces).forEach(name -> {
 				globals.add(name);
 				functions.computeIfAbsent(name, n -> new ArrayList<>()).add(function);
@@ -93,7 +90,7 @@ final class NameCheck {
 			default -> {
 			}
 			}
-		}
+		});
 	}
 
 	private static Optional<String> macroName(Directive directive) {
