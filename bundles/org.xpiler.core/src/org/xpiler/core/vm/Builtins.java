@@ -204,6 +204,11 @@ final class Builtins {
 		case "cudaMallocHost", "hipHostMalloc", "hipMallocHost" -> allocate(args, Space.HOST, site);
 		case "cudaFree", "hipFree", "cudaFreeHost", "hipHostFree", "hipFreeHost", "cnrtFree" -> free(args.get(0), site);
 		case "cudaMemcpy", "hipMemcpy", "cudaMemcpyAsync", "hipMemcpyAsync", "cnrtMemcpy" -> copy(args, site);
+		case "cudaMemcpyToSymbol", "hipMemcpyToSymbol", "cudaMemcpyToSymbolAsync", "hipMemcpyToSymbolAsync" ->
+			symbolCopy(args, true, site);
+		case "cudaMemcpyFromSymbol", "hipMemcpyFromSymbol", "cudaMemcpyFromSymbolAsync", "hipMemcpyFromSymbolAsync" ->
+			symbolCopy(args, false, site);
+		case "HIP_SYMBOL" -> args.size() == 1 ? args.get(0) : null; // the HIP headers' macro for a symbol's address
 		case "cudaMemset", "hipMemset" -> fill(args, site);
 		case "cudaDeviceSynchronize", "hipDeviceSynchronize", "cudaGetLastError", "hipGetLastError", "cudaPeekAtLastError",
 				"hipPeekAtLastError", "cudaStreamSynchronize", "hipStreamSynchronize", "cudaStreamDestroy",
@@ -416,6 +421,28 @@ final class Builtins {
 			@Override
 			long l(Frame f) {
 				f.memory.copy(destination.l(f), source.l(f), bytes.l(f), site);
+				return 0;
+			}
+		};
+	}
+
+	/**
+	 * {@code cudaMemcpyToSymbol(symbol, src, bytes[, offset[, kind]])} and its {@code FromSymbol} mirror: a copy
+	 * to or from the device variable {@code symbol}, starting {@code offset} bytes into it.
+	 */
+	private Ex symbolCopy(List<Ex> args, boolean toSymbol, int site) {
+		if (args.size() < 3) {
+			return null;
+		}
+		Ex symbol = args.get(toSymbol ? 0 : 1);
+		Ex other = args.get(toSymbol ? 1 : 0);
+		Ex bytes = ec.convert(args.get(2), VmType.I64);
+		Ex offset = args.size() > 3 ? ec.convert(args.get(3), VmType.I64) : Ex.constant(VmType.I64, 0L);
+		return new Ex(VmType.I32) {
+			@Override
+			long l(Frame f) {
+				long at = symbol.l(f) + offset.l(f);
+				f.memory.copy(toSymbol ? at : other.l(f), toSymbol ? other.l(f) : at, bytes.l(f), site);
 				return 0;
 			}
 		};

@@ -14,9 +14,10 @@ import org.xpiler.lang.kernel.TranslationUnit;
 
 /**
  * Writes HIP's older spellings the way the passes read HIP and CUDA alike: {@code hipThreadIdx_x} becomes
- * {@code threadIdx.x} (likewise {@code hipBlockIdx_*}, {@code hipBlockDim_*}, {@code hipGridDim_*}), and the
- * kernel of {@code hipLaunchKernelGGL(HIP_KERNEL_NAME(k), ...)} becomes plain {@code k}. Both are macros of the
- * HIP headers with exactly that meaning.
+ * {@code threadIdx.x} (likewise {@code hipBlockIdx_*}, {@code hipBlockDim_*}, {@code hipGridDim_*}), the
+ * kernel of {@code hipLaunchKernelGGL(HIP_KERNEL_NAME(k), ...)} becomes plain {@code k}, and the symbol of
+ * {@code hipMemcpyToSymbol(HIP_SYMBOL(c), ...)} plain {@code c}. All are macros of the HIP headers with exactly
+ * that meaning.
  */
 final class HipLegacyNames {
 	private static final Pattern INDEX = Pattern.compile("hip(Thread|Block)(Idx|Dim)_([xyz])|hipGridDim_([xyz])");
@@ -29,7 +30,8 @@ final class HipLegacyNames {
 		unit.eAllContents().forEachRemaining(nodes::add);
 		for (EObject node : nodes) {
 			if (node instanceof Call call && call.getCallee() instanceof Name callee
-					&& callee.getName().equals("HIP_KERNEL_NAME") && call.getArgs().size() == 1) {
+					&& (callee.getName().equals("HIP_KERNEL_NAME") || callee.getName().equals("HIP_SYMBOL"))
+					&& call.getArgs().size() == 1) {
 				EcoreUtil.replace(call, call.getArgs().get(0));
 			} else if (node instanceof Name name && !(name.eContainer() instanceof Call c && c.getCallee() == name)) {
 				Matcher index = INDEX.matcher(name.getName());

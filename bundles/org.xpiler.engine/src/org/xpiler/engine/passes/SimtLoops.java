@@ -73,6 +73,8 @@ final class SimtLoops {
 	private int shuffles;
 	private final Map<String, FunctionDefinition> devices = new LinkedHashMap<>();
 	private int guards;
+	/** The {@code __constant__} arrays that became kernel parameters ({@link ConstantSymbols}). */
+	private final Set<String> liftedSymbols = new HashSet<>();
 
 	SimtLoops(Dialect from) {
 		this.from = from;
@@ -100,6 +102,7 @@ final class SimtLoops {
 				devices.put(f.getName(), f);
 			}
 		}
+		liftedSymbols.addAll(new ConstantSymbols(unit, from).lift(entry.function(), kernels));
 		PortableMath.rewrite(unit, from, Dialect.VNNI);
 		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
 		for (TopLevel item : items) {
@@ -137,6 +140,10 @@ final class SimtLoops {
 	private String global(Declaration d) {
 		if (d.getSpecifiers().stream().anyMatch(s -> s instanceof Specifier q && q.getName().equals("__shared__"))) {
 			throw PassRefusal.at(d, "file-scope __shared__ memory is not supported when lifting");
+		}
+		d.getDeclarators().removeIf(x -> liftedSymbols.contains(x.getName()));
+		if (d.getDeclarators().isEmpty()) {
+			return "";
 		}
 		d.getSpecifiers().removeIf(s -> s instanceof Specifier q && DEVICE_QUALIFIERS.contains(q.getName()));
 		return printer.topLevel(d);

@@ -125,24 +125,28 @@ public final class SimtRuntimeMapping implements Pass {
 		}
 	}
 
+	/**
+	 * The target's name for a name of the source's runtime: one the catalog describes, or one that the source's
+	 * headers declare and whose counterpart the target's headers declare ({@code hipMemcpyToSymbol} and
+	 * {@code cudaMemcpyToSymbol}). The file's own names stay.
+	 */
 	private static String rename(String name, Dialect from, Dialect to) {
 		boolean toHip = to == Dialect.HIP;
-		if (!from.catalog().knows(name)) {
+		if (!from.catalog().knows(name) && !from.preludeNames().contains(name)) {
 			return name;
 		}
-		if (toHip) {
-			String special = CUDA_TO_HIP_SPECIAL.get(name);
-			if (special != null) {
-				return special;
-			}
-			return name.startsWith("cuda") ? "hip" + name.substring(4) : name;
-		}
+		String renamed = toHip ? CUDA_TO_HIP_SPECIAL.get(name) : null;
 		for (Map.Entry<String, String> e : CUDA_TO_HIP_SPECIAL.entrySet()) {
-			if (e.getValue().equals(name)) {
-				return e.getKey();
+			if (!toHip && e.getValue().equals(name)) {
+				renamed = e.getKey();
 			}
 		}
-		return name.startsWith("hip") ? "cuda" + name.substring(3) : name;
+		if (renamed == null) {
+			String prefix = toHip ? "cuda" : "hip";
+			renamed = name.startsWith(prefix) ? (toHip ? "hip" : "cuda") + name.substring(prefix.length()) : name;
+		}
+		return from.catalog().knows(name) || to.catalog().knows(renamed) || to.preludeNames().contains(renamed) ? renamed
+				: name;
 	}
 
 	private static String header(String directive, boolean toHip) {

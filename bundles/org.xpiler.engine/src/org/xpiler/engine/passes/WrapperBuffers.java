@@ -209,7 +209,7 @@ final class WrapperBuffers {
 		return withoutCasts(e) instanceof Name n ? n.getName() : null;
 	}
 
-	private static Expression withoutCasts(Expression e) {
+	static Expression withoutCasts(Expression e) {
 		Expression inner = e;
 		while (inner instanceof Cast || inner instanceof Parenthesized) {
 			inner = inner instanceof Cast c ? c.getOperand() : ((Parenthesized) inner).getExpression();

@@ -491,6 +491,41 @@ public class VirtualDeviceTest {
 		}
 	}
 
+	@Test
+	public void symbolCopiesFillConstantMemoryAtAnOffsetAndReadDeviceVariablesBack() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("shift.cu", """
+				__constant__ float c_bias[2][32];
+				__device__ float d_last[32];
+
+				__global__ void shift(const float* in, float* out)
+				{
+				    int i = threadIdx.x;
+				    out[i] = in[i] + c_bias[1][i];
+				    d_last[i] = out[i] * 2.0f;
+				}
+
+				extern "C" void shift_kernel(const float* in, float* out)
+				{
+				    float *d_in, *d_out;
+				    cudaMalloc(&d_in, 32 * sizeof(float));
+				    cudaMalloc(&d_out, 32 * sizeof(float));
+				    cudaMemcpy(d_in, in, 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    cudaMemcpyToSymbol(c_bias, in, 32 * sizeof(float), 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    shift<<<1, 32>>>(d_in, d_out);
+				    cudaMemcpy(out, d_out, 32 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaMemcpyFromSymbol(out + 16, d_last, 16 * sizeof(float));
+				    cudaFree(d_in);
+				    cudaFree(d_out);
+				}
+				"""), Map.of(), 3, RunRequest.of(List.of()));
+		float[] in = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		for (int i = 0; i < 16; i++) {
+			assertEquals(in[i] + in[i], out[i]);
+			assertEquals(2 * (in[i] + in[i]), out[16 + i]);
+		}
+	}
+
 	/** Runs a bare __global__ kernel over {@code blocks} one-dimensional blocks of {@code threads}. */
 	private RunResult launch(KernelSource kernel, int blocks, int threads, Argument.Buffer... buffers) {
 		return device.run(kernel, new RunRequest(Optional.empty(), List.of(buffers), new int[] { blocks, 1, 1 },

@@ -383,6 +383,61 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void constantMemoryFilledWithMemcpyToSymbolIsReadFromTheBufferItWasFilledFrom() {
+		String hip = """
+				#include <hip/hip_runtime.h>
+				#define K 3
+				__constant__ float c_k[K][K];
+				__global__ void blur(const float* x, float* y) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    int r = i / 32, c = i % 32;
+				    float acc = 0.0f;
+				    for (int a = 0; a < K; ++a)
+				        for (int b = 0; b < K; ++b)
+				            acc += c_k[a][b] * x[min(max(r + a - 1, 0), 31) * 32 + min(max(c + b - 1, 0), 31)];
+				    y[i] = acc;
+				}
+				extern "C" void blur_kernel(const float* x, const float* k, float* y) {
+				    float *dx, *dy;
+				    hipMalloc(&dx, 1024 * sizeof(float));
+				    hipMalloc(&dy, 1024 * sizeof(float));
+				    hipMemcpy(dx, x, 1024 * sizeof(float), hipMemcpyHostToDevice);
+				    hipMemcpyToSymbol(HIP_SYMBOL(c_k), k, sizeof(float) * K * K, 0, hipMemcpyHostToDevice);
+				    hipLaunchKernelGGL(blur, dim3(8), dim3(128), 0, 0, dx, dy);
+				    hipMemcpy(y, dy, 1024 * sizeof(float), hipMemcpyDeviceToHost);
+				    hipFree(dx); hipFree(dy);
+				}
+				""";
+		String cuda = verified("blur.hip", hip, Dialect.CUDA).output().orElseThrow();
+		assertTrue(cuda.contains("__constant__ float c_k[K][K];") && cuda.contains("cudaMemcpyToSymbol(c_k, k, "), cuda);
+		for (Dialect to : new Dialect[] { Dialect.BANG, Dialect.VNNI }) {
+			Translator.Result result = verified("blur.hip", hip, to);
+			assertTrue(lifted(result).contains("const float *c_k = k;"), lifted(result));
+			assertTrue(lifted(result).contains("c_k[((a) * (K) + (b))]"), lifted(result));
+			assertFalse(result.output().orElseThrow().contains("MemcpyToSymbol"), result.output().orElseThrow());
+		}
+	}
+
+	@Test
+	public void constantMemoryFilledAtAnOffsetIsRefusedAtTheCopy() {
+		String cuda = """
+				__constant__ float c_s[64];
+				__global__ void k(const float* x, float* y) { y[threadIdx.x] = x[threadIdx.x] * c_s[32 + threadIdx.x % 32]; }
+				extern "C" void k_kernel(const float* x, const float* s, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 256); cudaMalloc(&dy, 256);
+				    cudaMemcpy(dx, x, 256, cudaMemcpyHostToDevice);
+				    cudaMemcpyToSymbol(c_s, s, 128, 128);
+				    k<<<1, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 256, cudaMemcpyDeviceToHost);
+				}
+				""";
+		RunRecord record = translate("k.cu", cuda, Dialect.VNNI).record();
+		assertFalse(record.verified());
+		assertTrue(record.reason().contains("line 7: cudaMemcpyToSymbol copies to an offset inside c_s"), record.reason());
+	}
+
+	@Test
 	public void aWarpSynchronousReductionWithSyncwarpCalledUnderAnUnbracedIfIsLifted() {
 		String cuda = """
 				__device__ void warpReduce(float* s, unsigned int tid) {
