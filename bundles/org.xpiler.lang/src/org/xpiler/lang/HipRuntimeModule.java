@@ -3,9 +3,16 @@
  */
 package org.xpiler.lang;
 
+import org.eclipse.xtext.resource.XtextResource;
+import org.xpiler.lang.parsing.HipDynamicShared;
 
 /**
  * Use this class to register components to be used at runtime / without the Equinox extension registry.
  */
 public class HipRuntimeModule extends AbstractHipRuntimeModule {
+	/** HIP files expand {@code HIP_DYNAMIC_SHARED} after parsing ({@link HipDynamicShared}). */
+	@Override
+	public Class<? extends XtextResource> bindXtextResource() {
+		return HipDynamicShared.Resource.class;
+	}
 }

@@ -133,6 +133,25 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void hipDynamicSharedDeclaresTheLaunchsExternSharedArray() {
+		ParsedKernel parsed = PARSER.parse("rows.hip", """
+				__global__ void rows(const float* x, float* y) {
+				    HIP_DYNAMIC_SHARED(float, partial)
+				    HIP_DYNAMIC_SHARED(unsigned int, counts);
+				    partial[threadIdx.x] = x[threadIdx.x];
+				    counts[threadIdx.x] = 1u;
+				    __syncthreads();
+				    y[threadIdx.x] = partial[63 - threadIdx.x] + counts[threadIdx.x];
+				}
+				""", Dialect.HIP);
+		assertEquals(List.of(), parsed.diagnostics());
+		String printed = Dialect.HIP.printer().print(parsed.unit());
+		assertTrue(printed.contains("    extern __shared__ float partial[];\n    extern __shared__ unsigned int counts[];\n"),
+				printed);
+		clean("rows.hip", printed, Dialect.HIP);
+	}
+
+	@Test
 	public void namespacesHoldHelpersAndTheirQualifiedNamesAreKnown() {
 		ParsedKernel parsed = clean("rows.cu", """
 				namespace {
