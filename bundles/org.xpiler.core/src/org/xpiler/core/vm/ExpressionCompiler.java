@@ -455,6 +455,16 @@ final class ExpressionCompiler {
 		}
 		if (target.type instanceof VmType.Struct struct) {
 			VmType.Field field = fieldOf(struct, access);
+			if (base.addressable()) { // a struct in memory: its field is memory too, read and written in place
+				int offset = field.offset();
+				Ex address = new Ex(new VmType.Pointer(field.type())) {
+					@Override
+					long l(Frame f) {
+						return base.prepare(f) + offset;
+					}
+				};
+				return MemoryPlace.at(address, field.type(), site);
+			}
 			return MemoryPlace.field(base, Ex.constant(VmType.I64, (long) field.offset()),
 					((Scalar) field.type()).element(), struct.size(), program, site);
 		}

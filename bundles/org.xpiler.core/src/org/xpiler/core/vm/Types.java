@@ -1,5 +1,6 @@
 package org.xpiler.core.vm;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -10,16 +11,19 @@ import org.xpiler.lang.kernel.ArrayDimension;
 import org.xpiler.lang.kernel.AttributeItem;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.DeclSpecifier;
+import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.GnuAttribute;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.Specifier;
+import org.xpiler.lang.kernel.StructDefinition;
 import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.TypedefDeclaration;
+import org.xpiler.lang.parsing.StructDefinitions;
 
 /**
  * Reads the types written in a kernel as virtual-device types: C scalar names, the dialect's catalog types
@@ -45,6 +49,8 @@ final class Types {
 			Map.entry("short2", VmType.Struct.ofLanes("short2", ElementType.I16, 2, 4)));
 
 	private final Program program;
+	/** The file's structs, laid out once. */
+	private final Map<String, VmType.Struct> userStructs = new java.util.HashMap<>();
 
 	Types(Program program) {
 		this.program = program;
@@ -122,6 +128,10 @@ final class Types {
 		if (struct != null) {
 			return struct;
 		}
+		Optional<StructDefinition> definition = StructDefinitions.named(program.unit.getItems(), name);
+		if (definition.isPresent()) {
+			return userStructs.computeIfAbsent(name, n -> layout(n, definition.get()));
+		}
 		Optional<ElementType> element = ElementType.ofCName(name);
 		if (element.isPresent()) {
 			return VmType.of(element.get());
@@ -136,6 +146,30 @@ final class Types {
 			}
 		}
 		throw new UnsupportedOperationException("the type '" + written + "' is unknown to the virtual device");
+	}
+
+	/**
+	 * A struct of the file laid out as C lays it out: each member at the next offset that its alignment allows,
+	 * the whole rounded up to the largest alignment. Members are scalars.
+	 */
+	private VmType.Struct layout(String name, StructDefinition definition) {
+		List<VmType.Field> fields = new ArrayList<>();
+		int offset = 0;
+		int align = 1;
+		for (Declaration member : definition.getMembers()) {
+			for (Declarator declarator : member.getDeclarators()) {
+				VmType type = declared(member.getType(), declarator, Map.of());
+				if (!(type instanceof VmType.Scalar)) {
+					throw new UnsupportedOperationException("the member '" + declarator.getName() + "' of struct " + name
+							+ " is a " + type.display() + "; structs of scalar members only are supported by the virtual device");
+				}
+				offset = (offset + type.size() - 1) / type.size() * type.size();
+				fields.add(new VmType.Field(declarator.getName(), type, offset));
+				offset += type.size();
+				align = Math.max(align, type.size());
+			}
+		}
+		return new VmType.Struct(name, List.copyOf(fields), Math.max(align, (offset + align - 1) / align * align), align);
 	}
 
 	/**

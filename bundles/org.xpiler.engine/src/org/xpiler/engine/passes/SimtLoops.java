@@ -39,12 +39,14 @@ import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.Statement;
+import org.xpiler.lang.kernel.StructDefinition;
 import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.kernel.WhileStatement;
+import org.xpiler.lang.parsing.StructDefinitions;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
@@ -1024,6 +1026,9 @@ final class SimtLoops {
 					if (d.getInitializer() instanceof Expression init && d.getDimensions().isEmpty()) {
 						assign = Snippets.statements(d.getName() + "[" + tid + "] = 0;", from).get(0);
 						((Assignment) ((ExpressionStatement) assign).getExpression()).setRight(init);
+					} else if (d.getInitializer() instanceof InitializerList list && d.getDimensions().isEmpty()
+							&& structOf(declaration).isPresent()) {
+						assign = memberwise(d, structOf(declaration).get(), list);
 					} else if (d.getInitializer() instanceof InitializerList list && zeros(list)) {
 						assign = zeroing(d);
 					} else {
@@ -1046,6 +1051,29 @@ final class SimtLoops {
 					EcoreUtil.remove(statement);
 				}
 			}
+		}
+
+		/** The file's struct that {@code declaration} declares variables of, if it does. */
+		private java.util.Optional<StructDefinition> structOf(Declaration declaration) {
+			return declaration.getType() instanceof org.xpiler.lang.kernel.NamedType type
+					? StructDefinitions.named(unit.getItems(), type.getName())
+					: java.util.Optional.empty();
+		}
+
+		/** {@code { w[tid].mean = 0.f; w[tid].count = 1; }} for the thread's copy of {@code Welford w = {0.f, 1};}. */
+		private Statement memberwise(Declarator d, StructDefinition struct, InitializerList list) {
+			List<Declarator> members = struct.getMembers().stream().flatMap(m -> m.getDeclarators().stream()).toList();
+			if (list.getElements().size() > members.size() || list.getElements().stream().anyMatch(InitializerList.class::isInstance)) {
+				throw PassRefusal.at(d, d.getName() + " lives across a barrier and its initializer does not list one value "
+						+ "per member of the struct");
+			}
+			StringBuilder block = new StringBuilder("{\n");
+			for (int i = 0; i < members.size(); i++) {
+				block.append(d.getName()).append('[').append(tid).append("].").append(members.get(i).getName()).append(" = ")
+						.append(i < list.getElements().size() ? printer.expression((Expression) list.getElements().get(i)) : "0")
+						.append(";\n");
+			}
+			return Snippets.statements(block.append("}").toString(), from).get(0);
 		}
 
 		/** Whether {@code list} only holds zeros ({@code {}}, {@code {0}}, {@code {{0.0f}}}), as register tiles start. */

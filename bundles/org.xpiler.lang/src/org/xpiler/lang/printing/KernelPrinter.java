@@ -73,6 +73,7 @@ import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
+import org.xpiler.lang.kernel.StructDefinition;
 import org.xpiler.lang.kernel.TypedefDeclaration;
 import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.kernel.UsingDirective;
@@ -141,6 +142,16 @@ public class KernelPrinter {
 			out.append(type(typedef.getType())).append(' ');
 			appendDeclarators(typedef.getDeclarators(), out);
 			out.append(";\n");
+		}
+		case StructDefinition struct -> {
+			indent(out, depth).append(struct.isTypedef() ? "typedef struct" : "struct");
+			out.append(struct.getName() == null ? "" : " " + struct.getName()).append(" {\n");
+			for (Declaration member : struct.getMembers()) {
+				indent(out, depth + 1);
+				appendDeclaration(member, out);
+				out.append('\n');
+			}
+			indent(out, depth).append('}').append(struct.getAlias() == null ? "" : " " + struct.getAlias()).append(";\n");
 		}
 		case FunctionDefinition function -> printFunction(function, out, depth);
 		case Declaration declaration -> {

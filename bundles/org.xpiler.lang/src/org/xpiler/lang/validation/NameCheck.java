@@ -36,8 +36,10 @@ import org.xpiler.lang.kernel.TemplateHeader;
 import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.StructDefinition;
 import org.xpiler.lang.kernel.TypedefDeclaration;
 import org.xpiler.lang.parsing.Namespaces;
+import org.xpiler.lang.parsing.StructDefinitions;
 
 /**
  * Every identifier, type name and called function must be declared in the file, be a builtin of the
@@ -86,6 +88,7 @@ final class NameCheck {
 				functions.computeIfAbsent(name, n -> new ArrayList<>()).add(function);
 			});
 			case TypedefDeclaration typedef -> typedef.getDeclarators().forEach(d -> globals.add(d.getName()));
+			case StructDefinition struct -> StructDefinitions.typeNames(struct).forEach(globals::add);
 			case Declaration declaration -> declaration.getDeclarators().forEach(d -> globals.add(d.getName()));
 			default -> {
 			}
@@ -110,10 +113,20 @@ final class NameCheck {
 			case FunctionDefinition function -> checkFunction(function);
 			case Declaration declaration -> checkDeclaration(declaration);
 			case TypedefDeclaration typedef -> checkSubtree(typedef.getType());
+			case StructDefinition struct -> checkStruct(struct);
 			default -> {
 			}
 			}
 		}
+	}
+
+	/** The members' types and array sizes; {@code struct S { ... } s;} would also declare a variable, left out. */
+	private void checkStruct(StructDefinition struct) {
+		if (!struct.isTypedef() && struct.getAlias() != null) {
+			reporter.error("declare the variable '" + struct.getAlias() + "' in a declaration of its own, after the struct",
+					struct, "struct-variable");
+		}
+		struct.getMembers().forEach(this::checkDeclaration);
 	}
 
 	private void checkFunction(FunctionDefinition function) {

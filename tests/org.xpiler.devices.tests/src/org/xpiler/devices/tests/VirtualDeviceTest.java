@@ -492,6 +492,58 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void structsAreLaidOutAsCLaysThemOutAndTheirMembersLiveWhereTheStructDoes() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("argmax.cu", """
+				struct Mixed { char tag; double value; short count; };
+				typedef struct { float value; int index; } ArgMax;
+
+				__device__ ArgMax better(const ArgMax& a, const ArgMax& b)
+				{
+				    return b.value > a.value ? b : a;
+				}
+
+				__global__ void argmax(const float* in, float* out)
+				{
+				    __shared__ ArgMax best[32];
+				    ArgMax mine = {in[threadIdx.x], (int) threadIdx.x};
+				    best[threadIdx.x] = mine;
+				    __syncthreads();
+				    if (threadIdx.x == 0) {
+				        ArgMax total = best[0];
+				        for (int i = 1; i < 32; ++i) total = better(total, best[i]);
+				        best[0].index = total.index;
+				        out[0] = total.value;
+				        out[1] = best[0].index;
+				        out[2] = sizeof(Mixed);
+				        out[3] = sizeof(ArgMax);
+				    }
+				}
+
+				extern "C" void argmax_kernel(const float* in, float* out)
+				{
+				    float *d_in, *d_out;
+				    cudaMalloc(&d_in, 32 * sizeof(float));
+				    cudaMalloc(&d_out, 4 * sizeof(float));
+				    cudaMemcpy(d_in, in, 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    argmax<<<1, 32>>>(d_in, d_out);
+				    cudaMemcpy(out, d_out, 4 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(d_in);
+				    cudaFree(d_out);
+				}
+				"""), Map.of(), 5, RunRequest.of(List.of()));
+		float[] in = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		int best = 0;
+		for (int i = 1; i < in.length; i++) {
+			best = in[i] > in[best] ? i : best;
+		}
+		assertEquals(in[best], out[0]);
+		assertEquals(best, out[1]);
+		assertEquals(24, out[2], "char at 0, double at 8, short at 16, rounded up to the double's alignment");
+		assertEquals(8, out[3]);
+	}
+
+	@Test
 	public void symbolCopiesFillConstantMemoryAtAnOffsetAndReadDeviceVariablesBack() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("shift.cu", """
 				__constant__ float c_bias[2][32];

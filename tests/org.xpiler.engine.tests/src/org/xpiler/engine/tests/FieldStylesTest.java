@@ -383,6 +383,42 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aStructStateMergedAcrossTheWarpWithShufflesTranslates() {
+		String cuda = """
+				struct Moments { float sum; float count; };
+				__device__ Moments merge(const Moments& a, const Moments& b) {
+				    Moments out;
+				    out.sum = a.sum + b.sum;
+				    out.count = a.count + b.count;
+				    return out;
+				}
+				__global__ void row_mean(const float* x, float* y) {
+				    Moments m = {x[blockIdx.x * 32 + threadIdx.x], 1.0f};
+				    for (int off = 16; off > 0; off /= 2) {
+				        Moments other;
+				        other.sum = __shfl_down_sync(0xffffffff, m.sum, off);
+				        other.count = __shfl_down_sync(0xffffffff, m.count, off);
+				        m = merge(m, other);
+				    }
+				    if (threadIdx.x == 0) y[blockIdx.x] = m.sum / m.count;
+				}
+				extern "C" void row_mean_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 8 * 32 * sizeof(float));
+				    cudaMalloc(&dy, 8 * sizeof(float));
+				    cudaMemcpy(dx, x, 8 * 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    row_mean<<<8, 32>>>(dx, dy);
+				    cudaMemcpy(y, dy, 8 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.HIP, Dialect.BANG, Dialect.VNNI }) {
+			String out = verified("row_mean.cu", cuda, to).output().orElseThrow();
+			assertTrue(out.contains("struct Moments {\n    float sum;\n    float count;\n};"), out);
+		}
+	}
+
+	@Test
 	public void constantMemoryFilledWithMemcpyToSymbolIsReadFromTheBufferItWasFilledFrom() {
 		String hip = """
 				#include <hip/hip_runtime.h>

@@ -24,10 +24,12 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.NamespaceBlock;
+import org.xpiler.lang.kernel.StructDefinition;
 import org.xpiler.lang.kernel.TemplateCall;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.parsing.KernelParser;
 import org.xpiler.lang.parsing.ParsedKernel;
+import org.xpiler.lang.parsing.StructDefinitions;
 
 /** The constructs real kernels use beyond our corpus read as their compilers read them. */
 public class ConstructsTest {
@@ -130,6 +132,37 @@ public class ConstructsTest {
 		assertEquals(List.of("auto", "auto"), EcoreUtil2.getAllContentsOfType(parsed.unit(), Declaration.class).stream()
 				.filter(d -> d.getType() instanceof BuiltinType t && t.getName().equals("auto"))
 				.map(d -> ((BuiltinType) d.getType()).getName()).toList());
+	}
+
+	@Test
+	public void structsOfPlainMembersAreTypesOfTheFile() {
+		ParsedKernel parsed = clean("welford.cu", """
+				struct Welford {
+				    float mean;
+				    float m2, count;
+				};
+				typedef struct {
+				    int index;
+				    float value;
+				} ArgMax;
+
+				__device__ Welford merge(const Welford& a, const Welford& b) {
+				    Welford out = {a.mean, a.m2 + b.m2, a.count + b.count};
+				    return out;
+				}
+
+				__global__ void k(float* y) {
+				    __shared__ ArgMax best[32];
+				    Welford w = merge(Welford(), Welford());
+				    best[threadIdx.x].value = w.mean;
+				    y[threadIdx.x] = best[threadIdx.x].value + sizeof(ArgMax);
+				}
+				""", Dialect.CUDA);
+		assertEquals(List.of("Welford", "ArgMax"), EcoreUtil2.getAllContentsOfType(parsed.unit(), StructDefinition.class)
+				.stream().flatMap(s -> StructDefinitions.typeNames(s).stream()).toList());
+		assertEquals(List.of("declare the variable 'pair' in a declaration of its own, after the struct"),
+				PARSER.parse("pair.cu", "struct Pair { float a; } pair;\n", Dialect.CUDA).diagnostics().stream()
+						.map(d -> d.message()).toList());
 	}
 
 	@Test
