@@ -15,6 +15,7 @@ import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateMember;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateParameter;
 
@@ -38,6 +39,14 @@ final class Calls {
 
 	Ex call(Call call) {
 		int site = program.site(call);
+		if (call.getCallee() instanceof TemplateMember limits && call.getArgs().isEmpty()
+				&& limits.getType().matches("(::)?std::numeric_limits") && limits.getTemplateArgs().size() == 1
+				&& limits.getTemplateArgs().get(0).getType() != null) {
+			Ex value = NumericLimits.of(limits, program.types.typeName(limits.getTemplateArgs().get(0).getType(), fc.bindings));
+			if (value != null) {
+				return value;
+			}
+		}
 		if (!(call.getCallee() instanceof Name callee)) {
 			throw ec.error(call, "only calls of named functions are supported: '" + ExpressionCompiler.text(call) + "'");
 		}

@@ -9,9 +9,12 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.TemplateMember;
+import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TranslationUnit;
 
 /**
@@ -46,6 +49,18 @@ final class PortableMath {
 	private static final Map<String, String> CONSTANTS = Map.of("FLT_MAX", "3.40282347e+38f", "FLT_MIN",
 			"1.17549435e-38f", "FLT_EPSILON", "1.19209290e-07f", "INT_MAX", "2147483647", "INT_MIN", "(-2147483647 - 1)");
 
+	/**
+	 * {@code std::numeric_limits<T>::member()} for float, double and int, as literals: device code cannot call
+	 * the host's {@code <limits>} without a relaxed-constexpr flag, and BANG C has no {@code <limits>}.
+	 */
+	private static final Map<String, String> NUMERIC_LIMITS = Map.ofEntries(Map.entry("float::max", "3.40282347e+38f"),
+			Map.entry("float::lowest", "(-3.40282347e+38f)"), Map.entry("float::min", "1.17549435e-38f"),
+			Map.entry("float::epsilon", "1.19209290e-07f"), Map.entry("float::infinity", "INFINITY"),
+			Map.entry("double::max", "1.7976931348623157e+308"), Map.entry("double::lowest", "(-1.7976931348623157e+308)"),
+			Map.entry("double::min", "2.2250738585072014e-308"), Map.entry("double::epsilon", "2.2204460492503131e-16"),
+			Map.entry("double::infinity", "((double) INFINITY)"), Map.entry("int::max", "2147483647"),
+			Map.entry("int::min", "(-2147483647 - 1)"), Map.entry("int::lowest", "(-2147483647 - 1)"));
+
 	private PortableMath() {
 	}
 
@@ -70,7 +85,8 @@ final class PortableMath {
 		});
 		List<Call> calls = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
-			if (o instanceof Call c && EQUIVALENTS.containsKey(Snippets.callee(c)) && !defined.contains(Snippets.callee(c))
+			if (o instanceof Call c && Snippets.callee(c) != null && EQUIVALENTS.containsKey(Snippets.callee(c))
+					&& !defined.contains(Snippets.callee(c))
 					&& !target.catalog().knows(Snippets.callee(c)) && !repeatsSideEffects(c)) {
 				calls.add(c);
 			}
@@ -83,6 +99,15 @@ final class PortableMath {
 			}
 		});
 		constants.forEach(n -> EcoreUtil.replace(n, Snippets.expression(CONSTANTS.get(n.getName()), dialect)));
+		if (target != Dialect.VNNI) {
+			List<Call> limits = new ArrayList<>();
+			unit.eAllContents().forEachRemaining(o -> {
+				if (o instanceof Call c && numericLimit(c) != null) {
+					limits.add(c);
+				}
+			});
+			limits.forEach(c -> EcoreUtil.replace(c, Snippets.expression(numericLimit(c), dialect)));
+		}
 		Collections.reverse(calls); // inner calls first, so that printed arguments are already rewritten
 		for (Call c : calls) {
 			String text = EQUIVALENTS.get(Snippets.callee(c));
@@ -103,6 +128,17 @@ final class PortableMath {
 			return target.catalog().knows("abs") ? "abs" : "fabsf";
 		}
 		return target.catalog().knows(name + "f") ? name + "f" : name;
+	}
+
+	/** The literal for {@code std::numeric_limits<float>::max()} and the like; null for any other call. */
+	private static String numericLimit(Call c) {
+		if (c.getCallee() instanceof TemplateMember member && c.getArgs().isEmpty()
+				&& member.getType().matches("(::)?std::numeric_limits") && member.getTemplateArgs().size() == 1
+				&& member.getTemplateArgs().get(0).getType() instanceof TypeName type && type.getPointers().isEmpty()
+				&& type.getType() instanceof BuiltinType builtin) {
+			return NUMERIC_LIMITS.get(builtin.getName() + "::" + member.getMember());
+		}
+		return null;
 	}
 
 	/** Whether the equivalent of {@code c} would evaluate an argument that writes something twice. */

@@ -66,6 +66,7 @@ import org.xpiler.lang.kernel.StringLiteral;
 import org.xpiler.lang.kernel.SwitchStatement;
 import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateMember;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateHeader;
 import org.xpiler.lang.kernel.TemplateParameter;
@@ -470,6 +471,8 @@ public class KernelPrinter {
 		case Index index -> expression(index.getTarget()) + "[" + expression(index.getIndex()) + "]";
 		case Call call -> expression(call.getCallee()) + "(" + expressions(call.getArgs()) + ")";
 		case TemplateId id -> id.getName() + "<" + templateArguments(id.getTemplateArgs()) + ">";
+		case TemplateMember member -> member.getType() + "<" + templateArguments(member.getTemplateArgs()) + ">::"
+				+ member.getMember();
 		case TemplateCall call -> call.getFunction() + "<" + templateArguments(call.getTemplateArgs()) + ">("
 				+ expressions(call.getArgs()) + ")";
 		case KernelLaunch launch -> expression(launch.getKernel()) + "<<<" + expressions(launch.getConfig())

@@ -31,6 +31,7 @@ import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TemplateCall;
+import org.xpiler.lang.kernel.TemplateMember;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateHeader;
 import org.xpiler.lang.kernel.TemplateParameter;
@@ -59,6 +60,9 @@ final class NameCheck {
 	private final Deque<Set<String>> scopes = new ArrayDeque<>();
 	/** A header the file includes that the prelude does not: names may come from it, unseen. */
 	private String unreadHeader;
+
+	/** {@code <limits>}' class template, which every dialect's C++ has and the virtual device models. */
+	private static final Set<String> NUMERIC_LIMITS = Set.of("std::numeric_limits", "::std::numeric_limits");
 
 	NameCheck(Dialect dialect, Reporter reporter) {
 		this.dialect = dialect;
@@ -218,6 +222,11 @@ final class NameCheck {
 		}
 		case Call call -> checkCall(call);
 		case TemplateCall call -> requireKnown(call.getFunction(), call, "function");
+		case TemplateMember member -> {
+			if (!NUMERIC_LIMITS.contains(member.getType())) {
+				requireKnown(member.getType(), member, "type");
+			}
+		}
 		case TemplateId id -> requireKnown(id.getName(), id, "function");
 		case NamedType type -> requireKnown(type.getName(), type, "type");
 		default -> {

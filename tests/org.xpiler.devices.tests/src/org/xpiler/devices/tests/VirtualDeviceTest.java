@@ -492,6 +492,31 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void numericLimitsGiveTheValuesOfLimitsHeader() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("limits.cpp", """
+				#include <limits>
+				extern "C" void limits_kernel(const float* in, double* out)
+				{
+				    out[0] = std::numeric_limits<float>::max();
+				    out[1] = std::numeric_limits<float>::lowest();
+				    out[2] = std::numeric_limits<float>::epsilon();
+				    out[3] = -std::numeric_limits<float>::infinity() < in[0];
+				    out[4] = std::numeric_limits<int>::min();
+				    out[5] = std::numeric_limits<unsigned char>::max();
+				    out[6] = std::numeric_limits<double>::min();
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of()));
+		ByteBuffer out = ByteBuffer.wrap(report.buffers().get(1).buffer().contents()).order(ByteOrder.LITTLE_ENDIAN);
+		assertEquals(Float.MAX_VALUE, out.getDouble(0));
+		assertEquals(-Float.MAX_VALUE, out.getDouble(8));
+		assertEquals(Math.ulp(1.0f), out.getDouble(16));
+		assertEquals(1.0, out.getDouble(24));
+		assertEquals(Integer.MIN_VALUE, out.getDouble(32));
+		assertEquals(255.0, out.getDouble(40));
+		assertEquals(Double.MIN_NORMAL, out.getDouble(48));
+	}
+
+	@Test
 	public void structsAreLaidOutAsCLaysThemOutAndTheirMembersLiveWhereTheStructDoes() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("argmax.cu", """
 				struct Mixed { char tag; double value; short count; };

@@ -383,6 +383,29 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void numericLimitsOfACppSourceBecomeLiteralsOnDevices() {
+		String cpp = """
+				#include <limits>
+				extern "C" void row_range_kernel(const float* x, float* y) {
+				    for (int row = 0; row < 16; ++row) {
+				        float hi = -std::numeric_limits<float>::infinity();
+				        float lo = std::numeric_limits<float>::max();
+				        for (int i = 0; i < 64; ++i) {
+				            hi = x[row * 64 + i] > hi ? x[row * 64 + i] : hi;
+				            lo = x[row * 64 + i] < lo ? x[row * 64 + i] : lo;
+				        }
+				        y[row] = hi - lo;
+				    }
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.BANG }) {
+			String out = verified("row_range.cpp", cpp, to).output().orElseThrow();
+			assertTrue(out.contains("= -INFINITY;") && out.contains("= 3.40282347e+38f;") && !out.contains("numeric_limits"),
+					out);
+		}
+	}
+
+	@Test
 	public void aStructStateMergedAcrossTheWarpWithShufflesTranslates() {
 		String cuda = """
 				struct Moments { float sum; float count; };

@@ -135,6 +135,16 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void numericLimitsMembersAreCalledOnTheirInstance() {
+		clean("limits.cu", """
+				__global__ void k(float* y, int* n) {
+				    y[threadIdx.x] = -std::numeric_limits<float>::infinity();
+				    n[threadIdx.x] = ::std::numeric_limits<unsigned int>::max() / 2;
+				}
+				""", Dialect.CUDA);
+	}
+
+	@Test
 	public void structsOfPlainMembersAreTypesOfTheFile() {
 		ParsedKernel parsed = clean("welford.cu", """
 				struct Welford {
