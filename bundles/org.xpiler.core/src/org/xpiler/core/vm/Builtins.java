@@ -192,7 +192,7 @@ final class Builtins {
 
 	Ex call(String name, List<Ex> args, int site) {
 		if (name.startsWith("std::") || name.startsWith("::std::")) {
-			return standardLibrary(name.substring(name.indexOf("std::") + 5), args);
+			return standardLibrary(name.substring(name.indexOf("std::") + 5), args, site);
 		}
 		Ex math = math(name, args);
 		if (math != null) {
@@ -241,11 +241,12 @@ final class Builtins {
 
 	/**
 	 * C++'s {@code std::} math, overloaded on its arguments: {@code std::exp} of a float is {@code expf}, of a
-	 * double {@code exp}; {@code std::max} and {@code std::min} compare in the arguments' common type.
+	 * double {@code exp}; {@code std::max} and {@code std::min} compare in the arguments' common type. Over
+	 * arrays, the algorithms of {@link StandardAlgorithms}.
 	 */
-	private Ex standardLibrary(String name, List<Ex> args) {
+	private Ex standardLibrary(String name, List<Ex> args, int site) {
 		if (args.stream().anyMatch(a -> !(a.type instanceof VmType.Scalar))) {
-			return null; // the algorithms over ranges (std::copy, std::fill, std::inner_product) are not run
+			return new StandardAlgorithms(ec, program).call(name, args, site); // std::copy, std::fill, ... over arrays
 		}
 		return switch (name) {
 		case "max", "min" -> minMax(name, args);

@@ -99,6 +99,9 @@ import org.xpiler.lang.printing.KernelPrinter;
  * sums' accumulators as vectors, expanded in the source's order (maxima and minima, exact either way, are floats
  * in both).
  * <p>
+ * Calls of {@code <algorithm>}'s and {@code <numeric>}'s {@code std::copy}, {@code std::fill},
+ * {@code std::accumulate}, {@code std::inner_product}, ... become loops as well ({@link AlgorithmLoops}).
+ * <p>
  * Precondition: the kernel is VNNI C++ whose intrinsics all have reference bodies, and whose vector values
  * are used only as intrinsic or function operands, assigned whole, initialised at their declaration, or
  * chosen by {@code ?:}; anything else (lane subscripts, pointers to vectors, vector work under a {@code ?:}
@@ -152,8 +155,9 @@ public final class VnniDetensorize implements Pass {
 
 	@Override
 	public String summary() {
-		return "rewrite AVX-512 lane-wise loops and reductions as the scalar loops they vectorize, and expand other "
-				+ "vectors and intrinsics into byte arrays and scalar helper functions (the catalog's reference bodies)";
+		return "rewrite AVX-512 lane-wise loops and reductions as the scalar loops they vectorize, expand other "
+				+ "vectors and intrinsics into byte arrays and scalar helper functions (the catalog's reference bodies), "
+				+ "and std:: algorithms into loops";
 	}
 
 	@Override
@@ -194,6 +198,10 @@ public final class VnniDetensorize implements Pass {
 		}
 		if (!expansion.intrinsics.isEmpty()) {
 			knobs.put("expanded", String.join(", ", expansion.intrinsics.keySet()));
+		}
+		int algorithms = new AlgorithmLoops(Dialect.VNNI).expand(unit);
+		if (algorithms > 0) {
+			knobs.put("algorithms", Integer.toString(algorithms));
 		}
 		int vectorLoops = new VectorLoops().normalize(unit);
 		if (vectorLoops > 0) {

@@ -492,6 +492,49 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void standardAlgorithmsOverArraysRunAsTheStandardSpecifies() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("algorithms.cpp", """
+				#include <algorithm>
+				#include <numeric>
+				extern "C" void algorithms_kernel(const float* x, float* out)
+				{
+				    float w[8];
+				    std::fill(w, w + 8, 0.5f);
+				    std::copy(x, x + 4, w + 2);
+				    int ids[4];
+				    std::fill_n(ids, 4, 7);
+				    out[0] = std::accumulate(w, w + 8, 0.0f);
+				    out[1] = std::inner_product(x, x + 8, w, 1.0f);
+				    out[2] = *std::max_element(x, x + 8);
+				    out[3] = std::min_element(x, x + 8) - x;
+				    out[4] = std::accumulate(ids, ids + 4, 0);
+				    out[5] = std::accumulate(x, x + 8, 0); // int init: each partial sum truncated, as C++ does
+				}
+				"""), Map.of(), 6, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		float[] w = { 0.5f, 0.5f, x[0], x[1], x[2], x[3], 0.5f, 0.5f };
+		float sum = 0.0f;
+		float dot = 1.0f;
+		int truncated = 0;
+		int max = 0;
+		int min = 0;
+		for (int i = 0; i < 8; i++) {
+			sum = sum + w[i];
+			dot = dot + x[i] * w[i];
+			truncated = (int) (truncated + x[i]);
+			max = x[max] < x[i] ? i : max;
+			min = x[i] < x[min] ? i : min;
+		}
+		assertEquals(sum, out[0]);
+		assertEquals(dot, out[1]);
+		assertEquals(x[max], out[2]);
+		assertEquals(min, out[3]);
+		assertEquals(28, out[4]);
+		assertEquals(truncated, out[5]);
+	}
+
+	@Test
 	public void numericLimitsGiveTheValuesOfLimitsHeader() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("limits.cpp", """
 				#include <limits>

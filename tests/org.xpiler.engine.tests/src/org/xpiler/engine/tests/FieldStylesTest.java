@@ -33,9 +33,14 @@ public class FieldStylesTest {
 
 	/** The sequential C++ that loop recovery lifted the source to. */
 	private static String lifted(Translator.Result result) {
-		StepRecord recovery = result.record().steps().get(0);
-		assertEquals("loop-recovery", recovery.pass());
-		return recovery.after();
+		return lifted(result, "loop-recovery");
+	}
+
+	/** The code after the first step, which is {@code pass}. */
+	private static String lifted(Translator.Result result, String pass) {
+		StepRecord first = result.record().steps().get(0);
+		assertEquals(pass, first.pass());
+		return first.after();
 	}
 
 	private static final String SCALE_WRAPPER = """
@@ -380,6 +385,35 @@ public class FieldStylesTest {
 			String out = verified("scale.hip", hip, to).output().orElseThrow();
 			assertFalse(out.contains("hipBlockIdx_x") || out.contains("HIP_KERNEL_NAME"), out);
 		}
+	}
+
+	@Test
+	public void standardAlgorithmsOfACppSourceBecomeLoops() {
+		String cpp = """
+				#include <algorithm>
+				#include <numeric>
+				extern "C" void row_stats_kernel(const float* x, float* y) {
+				    for (int row = 0; row < 16; ++row) {
+				        float w[64];
+				        std::copy(x + row * 64, x + row * 64 + 64, w);
+				        std::fill_n(w, 8, 0.0f);
+				        y[row * 3] = std::accumulate(w, w + 64, 0.0f);
+				        y[row * 3 + 1] = std::inner_product(w, w + 64, x + row * 64, 0.0f);
+				        y[row * 3 + 2] = *std::max_element(w, w + 64);
+				    }
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.BANG }) {
+			Translator.Result result = verified("row_stats.cpp", cpp, to);
+			assertFalse(result.output().orElseThrow().contains("std::"), result.output().orElseThrow());
+			assertTrue(lifted(result, "detensorize").contains("auto sum = 0.0f;"), lifted(result, "detensorize"));
+		}
+		String statement = cpp.replace("y[row * 3 + 2] = *std::max_element(w, w + 64);",
+				"y[row * 3 + 2] = row > 0 ? *std::max_element(w, w + 64) : 0.0f;");
+		RunRecord record = translate("row_stats.cpp", statement, Dialect.CUDA).record();
+		assertFalse(record.verified());
+		assertTrue(record.reason().contains("line 10: std::max_element expands to a loop only as a statement of its own or "
+				+ "a value its statement reads once, unconditionally"), record.reason());
 	}
 
 	@Test
