@@ -3,9 +3,16 @@
  */
 package org.xpiler.lang;
 
+import org.eclipse.xtext.resource.XtextResource;
+import org.xpiler.lang.parsing.KernelResource;
 
 /**
  * Use this class to register components to be used at runtime / without the Equinox extension registry.
  */
 public class BangRuntimeModule extends AbstractBangRuntimeModule {
+	/** Files are settled after parsing ({@link KernelResource}). */
+	@Override
+	public Class<? extends XtextResource> bindXtextResource() {
+		return KernelResource.class;
+	}
 }

@@ -4,15 +4,15 @@
 package org.xpiler.lang;
 
 import org.eclipse.xtext.resource.XtextResource;
-import org.xpiler.lang.parsing.HipDynamicShared;
+import org.xpiler.lang.parsing.KernelResource;
 
 /**
  * Use this class to register components to be used at runtime / without the Equinox extension registry.
  */
 public class HipRuntimeModule extends AbstractHipRuntimeModule {
-	/** HIP files expand {@code HIP_DYNAMIC_SHARED} after parsing ({@link HipDynamicShared}). */
+	/** Files are settled after parsing ({@link KernelResource}). */
 	@Override
 	public Class<? extends XtextResource> bindXtextResource() {
-		return HipDynamicShared.Resource.class;
+		return KernelResource.class;
 	}
 }

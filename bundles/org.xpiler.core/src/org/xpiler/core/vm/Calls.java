@@ -11,6 +11,7 @@ import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.KernelLaunch;
+import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.TemplateArgument;
@@ -45,6 +46,16 @@ final class Calls {
 			Ex value = NumericLimits.of(limits, program.types.typeName(limits.getTemplateArgs().get(0).getType(), fc.bindings));
 			if (value != null) {
 				return value;
+			}
+		}
+		if (call.getCallee() instanceof MemberAccess access && !access.isArrow()) {
+			Ex target = ec.compile(access.getTarget());
+			if (target.type instanceof VmType.Array) {
+				Ex member = StdArrays.member(target, access.getMember(), call.getArgs().stream().map(ec::compile).toList(),
+						ec, site);
+				if (member != null) {
+					return member;
+				}
 			}
 		}
 		if (!(call.getCallee() instanceof Name callee)) {

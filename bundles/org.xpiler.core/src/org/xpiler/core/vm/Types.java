@@ -73,6 +73,10 @@ final class Types {
 		if (WmmaFragments.isFragment(named.getName())) {
 			return WmmaFragments.fragmentType(named, this, bindings);
 		}
+		if (StdArrays.isStdArray(named)) {
+			VmType element = typeName(named.getTemplateArgs().get(0).getType(), bindings);
+			return new VmType.Array(element, (int) templateValue(named.getTemplateArgs().get(1), bindings));
+		}
 		if (!named.getTemplateArgs().isEmpty()) {
 			throw new UnsupportedOperationException("the template type " + named.getName()
 					+ "<...> (wmma fragments and other class templates are not supported by the virtual device yet)");

@@ -100,7 +100,8 @@ import org.xpiler.lang.printing.KernelPrinter;
  * in both).
  * <p>
  * Calls of {@code <algorithm>}'s and {@code <numeric>}'s {@code std::copy}, {@code std::fill},
- * {@code std::accumulate}, {@code std::inner_product}, ... become loops as well ({@link AlgorithmLoops}).
+ * {@code std::accumulate}, {@code std::inner_product}, ... become loops as well ({@link AlgorithmLoops}), and
+ * {@code std::array} variables plain arrays ({@link StdArrays}).
  * <p>
  * Precondition: the kernel is VNNI C++ whose intrinsics all have reference bodies, and whose vector values
  * are used only as intrinsic or function operands, assigned whole, initialised at their declaration, or
@@ -198,6 +199,10 @@ public final class VnniDetensorize implements Pass {
 		}
 		if (!expansion.intrinsics.isEmpty()) {
 			knobs.put("expanded", String.join(", ", expansion.intrinsics.keySet()));
+		}
+		int arrays = new StdArrays(Dialect.VNNI).flatten(unit);
+		if (arrays > 0) {
+			knobs.put("std-arrays", Integer.toString(arrays));
 		}
 		int algorithms = new AlgorithmLoops(Dialect.VNNI).expand(unit);
 		if (algorithms > 0) {

@@ -4,8 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.eclipse.emf.ecore.EObject;
-import org.eclipse.xtext.linking.lazy.LazyLinkingResource;
-import org.eclipse.xtext.parser.IParseResult;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.Specifier;
@@ -40,15 +38,6 @@ public final class HipDynamicShared {
 			shared.setName("__shared__");
 			d.getSpecifiers().add(shared);
 			d.getDeclarators().forEach(x -> x.getDimensions().add(KernelFactory.eINSTANCE.createArrayDimension()));
-		}
-	}
-
-	/** The HIP language's resource: the macro is expanded as soon as a file is parsed, or reparsed in an editor. */
-	public static final class Resource extends LazyLinkingResource {
-		@Override
-		protected void updateInternalState(IParseResult newParseResult) {
-			expand(newParseResult.getRootASTElement());
-			super.updateInternalState(newParseResult);
 		}
 	}
 }

@@ -61,8 +61,10 @@ final class NameCheck {
 	/** A header the file includes that the prelude does not: names may come from it, unseen. */
 	private String unreadHeader;
 
-	/** {@code <limits>}' class template, which every dialect's C++ has and the virtual device models. */
-	private static final Set<String> NUMERIC_LIMITS = Set.of("std::numeric_limits", "::std::numeric_limits");
+	/** The C++ standard library that the virtual device models, known to every dialect's C++ with or without its header. */
+	private static final Set<String> MODELLED_STANDARD_LIBRARY = Set.of("std::numeric_limits", "std::array", "std::copy",
+			"std::copy_n", "std::fill", "std::fill_n", "std::accumulate", "std::inner_product", "std::max_element",
+			"std::min_element");
 
 	NameCheck(Dialect dialect, Reporter reporter) {
 		this.dialect = dialect;
@@ -222,11 +224,7 @@ final class NameCheck {
 		}
 		case Call call -> checkCall(call);
 		case TemplateCall call -> requireKnown(call.getFunction(), call, "function");
-		case TemplateMember member -> {
-			if (!NUMERIC_LIMITS.contains(member.getType())) {
-				requireKnown(member.getType(), member, "type");
-			}
-		}
+		case TemplateMember member -> requireKnown(member.getType(), member, "type");
 		case TemplateId id -> requireKnown(id.getName(), id, "function");
 		case NamedType type -> requireKnown(type.getName(), type, "type");
 		default -> {
@@ -315,7 +313,7 @@ final class NameCheck {
 
 	private boolean isKnown(String qualified) {
 		String name = qualified.startsWith("::") ? qualified.substring(2) : qualified;
-		if (isLocal(name) || globals.contains(name)) {
+		if (isLocal(name) || globals.contains(name) || MODELLED_STANDARD_LIBRARY.contains(name)) {
 			return true;
 		}
 		// nvcuda::wmma::mma_sync is known as wmma::mma_sync under the prelude's using-directive

@@ -218,14 +218,15 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
-	public void aStandardAlgorithmOverRangesIsAnErrorAtItsCall() {
-		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("copy.cpp", """
+	public void aStandardAlgorithmTheDeviceDoesNotModelIsAnErrorAtItsCall() {
+		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("sort.cpp", """
 				#include <algorithm>
-				extern "C" void copy_kernel(const float* x, float* y) {
+				extern "C" void sort_kernel(const float* x, float* y) {
 				    std::copy(x, x + 16, y);
+				    std::sort(y, y + 16);
 				}
 				"""), Map.of(), 1, RunRequest.of(List.of())));
-		assertTrue(e.diagnostics().get(0).format().contains("copy.cpp:3:5: error: the function 'std::copy' is not known"),
+		assertTrue(e.diagnostics().get(0).format().contains("sort.cpp:4:5: error: the function 'std::sort' is not known"),
 				e.diagnostics().get(0).format());
 	}
 

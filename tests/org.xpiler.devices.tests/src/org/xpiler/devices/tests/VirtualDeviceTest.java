@@ -535,6 +535,29 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void aStdArrayIsAnArrayWithItsMembers() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("window.cpp", """
+				#include <array>
+				#include <algorithm>
+				#define K 3
+				extern "C" void window_kernel(const float* x, float* out)
+				{
+				    std::array<float, K * K> w;
+				    w.fill(-1.0f);
+				    for (int i = 0; i < 4; ++i) w[i] = x[i];
+				    out[0] = *std::max_element(w.begin(), w.end());
+				    out[1] = w.size();
+				    out[2] = w.data()[8];
+				}
+				"""), Map.of(), 7, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(Math.max(-1.0f, Math.max(Math.max(x[0], x[1]), Math.max(x[2], x[3]))), out[0]);
+		assertEquals(9, out[1]);
+		assertEquals(-1, out[2]);
+	}
+
+	@Test
 	public void numericLimitsGiveTheValuesOfLimitsHeader() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("limits.cpp", """
 				#include <limits>

@@ -417,6 +417,28 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void stdArraysOfACppSourceBecomePlainArrays() {
+		String cpp = """
+				#include <array>
+				#include <algorithm>
+				constexpr int KS = 3;
+				extern "C" void maxpool_kernel(const float* x, float* y) {
+				    for (int o = 0; o < 62; ++o) {
+				        std::array<float, KS * KS> win;
+				        win.fill(0.0f);
+				        for (int k = 0; k < KS; ++k) win[k] = x[o + k];
+				        y[o] = *std::max_element(win.begin(), win.end()) + win.size();
+				    }
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.CUDA, Dialect.BANG }) {
+			Translator.Result result = verified("maxpool.cpp", cpp, to);
+			assertTrue(lifted(result, "detensorize").contains("float win[KS * KS];"), lifted(result, "detensorize"));
+			assertFalse(result.output().orElseThrow().contains("std::"), result.output().orElseThrow());
+		}
+	}
+
+	@Test
 	public void numericLimitsOfACppSourceBecomeLiteralsOnDevices() {
 		String cpp = """
 				#include <limits>

@@ -25,6 +25,7 @@ import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.NamespaceBlock;
 import org.xpiler.lang.kernel.StructDefinition;
+import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateCall;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.parsing.KernelParser;
@@ -132,6 +133,25 @@ public class ConstructsTest {
 		assertEquals(List.of("auto", "auto"), EcoreUtil2.getAllContentsOfType(parsed.unit(), Declaration.class).stream()
 				.filter(d -> d.getType() instanceof BuiltinType t && t.getName().equals("auto"))
 				.map(d -> ((BuiltinType) d.getType()).getName()).toList());
+	}
+
+	@Test
+	public void templateArgumentsAreExpressionsOrTypesAndALoneNameIsATypeName() {
+		ParsedKernel parsed = clean("blocks.cu", """
+				#define BLOCK 128
+				template <int N, typename T>
+				__global__ void k(T* y) { y[threadIdx.x] = N; }
+				extern "C" void k_kernel(float* y) {
+				    std::array<float, BLOCK * 2> w;
+				    k<BLOCK * 2, float><<<1, 256>>>(y);
+				    k<BLOCK, float *><<<1, BLOCK>>>(&y);
+				}
+				""", Dialect.CUDA);
+		List<TemplateArgument> arguments = EcoreUtil2.getAllContentsOfType(parsed.unit(), TemplateArgument.class);
+		// the array's float and BLOCK * 2, then each launch's two arguments
+		assertEquals(List.of("type", "value", "value", "type", "type", "type"),
+				arguments.stream().map(a -> a.getType() != null ? "type" : "value").toList());
+		assertEquals("BLOCK", ((NamedType) arguments.get(4).getType().getType()).getName());
 	}
 
 	@Test
