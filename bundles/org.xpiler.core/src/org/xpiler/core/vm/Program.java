@@ -130,7 +130,7 @@ public final class Program {
 		Namespaces.forEachItem(unit.getItems(), this::collect);
 	}
 
-	/** Functions in named namespaces are also known by their qualified names ({@link Namespaces}). */
+	/** Functions and variables in named namespaces are also known by their qualified names ({@link Namespaces}). */
 	private void collect(TopLevel item, List<String> namespaces) {
 		if (item instanceof FunctionDefinition f && f.getBody() != null) {
 			Namespaces.qualifiedNames(f.getName(), namespaces)
@@ -144,7 +144,8 @@ public final class Program {
 					throw new CompileError(site(site(declarator)), "the file-scope reference '" + declarator.getName()
 							+ "' is not supported by the virtual device (references in functions are): use a pointer");
 				}
-				addStatic(declaration, declarator, type, true);
+				int index = addStatic(declaration, declarator, type, true);
+				Namespaces.qualifiedNames(declarator.getName(), namespaces).forEach(name -> globalIndex.putIfAbsent(name, index));
 			}
 		}
 	}

@@ -32,11 +32,12 @@ import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.parsing.Namespaces;
 
 /**
  * The compile-time values of a host wrapper, which size its launches and scratch buffers: the file's
  * macros ({@code #define N 4096}, {@code #define CEIL_DIV(a, b) ...}) and constants
- * ({@code const int ROWS = 48;}), the named constants of the dialect's catalog ({@code CNRT_FUNC_TYPE_UNION1}), the wrapper's scalars that are initialized with a constant and never written
+ * ({@code const int ROWS = 48;}, also by qualified name in a namespace), the named constants of the dialect's catalog ({@code CNRT_FUNC_TYPE_UNION1}), the wrapper's scalars that are initialized with a constant and never written
  * again, and its launch dimensions: {@code dim3 grid(n / 256);}, {@code dim3 grid = dim3(8, 2);},
  * {@code cnrtDim3_t dim = {16, 1, 1};}, or a dimension declared bare and set member by member at the top of the
  * wrapper ({@code dim.x = 16; dim.y = 1; dim.z = 1;}). Members of a dimension fold too ({@code block.x}).
@@ -71,17 +72,18 @@ final class LaunchConstants {
 				folder.define(c.name(), n.longValue());
 			}
 		});
-		for (var item : Snippets.topLevelItems(unit)) {
+		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> {
 			if (item instanceof Directive d) {
 				Program.Definition.of(d.getText()).ifPresent(this::macro);
 			} else if (item instanceof Declaration d && ConstantFolder.isConstant(d)) {
-				for (Declarator x : d.getDeclarators()) { // const int ROWS = 48; at file scope
+				for (Declarator x : d.getDeclarators()) { // const int ROWS = 48; at file scope, cfg::ROWS in a namespace
 					if (x.getPointers().isEmpty() && x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
-						declare(x.getName(), folder.fold(e));
+						OptionalLong value = folder.fold(e);
+						Namespaces.qualifiedNames(x.getName(), namespaces).forEach(name -> declare(name, value));
 					}
 				}
 			}
-		}
+		});
 		parameters.forEach(p -> declare(p, OptionalLong.empty()));
 		Set<String> written = written(body);
 		Set<String> setByMembers = setByMembers(body);

@@ -157,6 +157,7 @@ public final class LoopBind implements Pass {
 	@Override
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
 		PortableMath.rewrite(unit, from, to);
+		Snippets.flattenNamespaces(unit); // the items are written out one by one
 		EntryPoint entry = EntryPoint.find(unit, Optional.empty());
 		FunctionDefinition f = entry.function();
 		KernelPrinter printer = Dialect.VNNI.printer();

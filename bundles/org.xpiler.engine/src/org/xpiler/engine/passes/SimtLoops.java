@@ -93,6 +93,7 @@ final class SimtLoops {
 					+ "its launch configuration is unknown; add the extern \"C\" wrapper that launches it");
 		}
 		Map<String, FunctionDefinition> kernels = new LinkedHashMap<>();
+		Snippets.flattenNamespaces(unit); // the items are written out one by one
 		List<TopLevel> items = Snippets.topLevelItems(unit);
 		for (TopLevel item : items) {
 			if (item instanceof FunctionDefinition f && EntryPoint.hasQualifier(f, "__global__") && f.getBody() != null) {

@@ -1,6 +1,7 @@
 package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,6 +111,52 @@ public final class Snippets {
 			}
 		});
 		return functions;
+	}
+
+	/**
+	 * Moves the items of the file's namespace blocks out to where the blocks stand, and writes the qualified names
+	 * of its own functions and variables unqualified ({@code cfg::kRows} as {@code kRows}), so that passes that
+	 * read and write a file item by item see one scope. Two namespaces that declare one name are refused.
+	 */
+	public static void flattenNamespaces(TranslationUnit unit) {
+		Map<String, String> plain = new HashMap<>();
+		Map<String, List<String>> declaredIn = new HashMap<>();
+		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> {
+			List<String> names = switch (item) {
+			case FunctionDefinition f -> f.getBody() == null ? List.of() : List.of(f.getName());
+			case org.xpiler.lang.kernel.Declaration d -> d.getDeclarators().stream().map(x -> x.getName()).toList();
+			default -> List.of();
+			};
+			for (String name : names) {
+				List<String> earlier = declaredIn.putIfAbsent(name, namespaces);
+				if (earlier != null && !earlier.equals(namespaces)) {
+					throw PassRefusal.at(item, name + " is declared in two namespaces of the file; passes read the file as "
+							+ "one scope");
+				}
+				Namespaces.qualifiedNames(name, namespaces).stream().skip(1).forEach(q -> plain.put(q, name));
+			}
+		});
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Name n) {
+				String written = n.getName().startsWith("::") ? n.getName().substring(2) : n.getName();
+				n.setName(plain.getOrDefault(written, n.getName()));
+			}
+		});
+		openNamespaceBlocks(unit.getItems());
+	}
+
+	private static void openNamespaceBlocks(List<org.xpiler.lang.kernel.TopLevel> items) {
+		for (int i = 0; i < items.size(); i++) {
+			if (items.get(i) instanceof org.xpiler.lang.kernel.ItemBlock block) {
+				openNamespaceBlocks(block.getItems());
+				if (block instanceof org.xpiler.lang.kernel.NamespaceBlock) {
+					List<org.xpiler.lang.kernel.TopLevel> inner = new ArrayList<>(block.getItems());
+					items.remove(i);
+					items.addAll(i, inner);
+					i += inner.size() - 1;
+				}
+			}
+		}
 	}
 
 	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */

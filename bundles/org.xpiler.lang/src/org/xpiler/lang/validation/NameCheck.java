@@ -77,7 +77,7 @@ final class NameCheck {
 		checkItems(unit.getItems());
 	}
 
-	/** The file's names; functions in named namespaces also by their qualified names ({@link Namespaces}). */
+	/** The file's names; functions and variables in named namespaces also by their qualified names ({@link Namespaces}). */
 	private void collectGlobals(TranslationUnit unit) {
 		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> {
 			switch (item) {
@@ -95,7 +95,8 @@ final class NameCheck {
 			});
 			case TypedefDeclaration typedef -> typedef.getDeclarators().forEach(d -> globals.add(d.getName()));
 			case StructDefinition struct -> StructDefinitions.typeNames(struct).forEach(globals::add);
-			case Declaration declaration -> declaration.getDeclarators().forEach(d -> globals.add(d.getName()));
+			case Declaration declaration -> declaration.getDeclarators()
+					.forEach(d -> globals.addAll(Namespaces.qualifiedNames(d.getName(), namespaces)));
 			default -> {
 			}
 			}

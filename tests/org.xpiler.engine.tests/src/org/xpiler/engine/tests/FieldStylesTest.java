@@ -364,6 +364,52 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void constantsInNamespacesAreReadByTheirQualifiedNames() {
+		String cuda = """
+				namespace cfg {
+				constexpr int kRows = 16;
+				constexpr int kCols = 128;
+				namespace detail { constexpr float kScale = 0.5f; }
+				}
+				__global__ void row_sum(const float* x, float* y) {
+				    __shared__ float s[cfg::kCols];
+				    int r = blockIdx.x, t = threadIdx.x;
+				    s[t] = x[r * cfg::kCols + t] * cfg::detail::kScale;
+				    __syncthreads();
+				    for (int m = cfg::kCols / 2; m > 0; m >>= 1) {
+				        if (t < m) s[t] += s[t + m];
+				        __syncthreads();
+				    }
+				    if (t == 0) y[r] = s[0];
+				}
+				extern "C" void row_sum_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, cfg::kRows * cfg::kCols * sizeof(float));
+				    cudaMalloc(&dy, cfg::kRows * sizeof(float));
+				    cudaMemcpy(dx, x, cfg::kRows * cfg::kCols * sizeof(float), cudaMemcpyHostToDevice);
+				    row_sum<<<cfg::kRows, cfg::kCols>>>(dx, dy);
+				    cudaMemcpy(y, dy, cfg::kRows * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		for (Dialect to : new Dialect[] { Dialect.HIP, Dialect.BANG, Dialect.VNNI }) {
+			verified("row_sum.cu", cuda, to);
+		}
+		String cpp = """
+				namespace cfg { constexpr int kRows = 16; constexpr int kCols = 64; }
+				extern "C" void row_max_kernel(const float* x, float* y) {
+				    for (int r = 0; r < cfg::kRows; ++r) {
+				        float m = x[r * cfg::kCols];
+				        for (int c = 1; c < cfg::kCols; ++c) m = x[r * cfg::kCols + c] > m ? x[r * cfg::kCols + c] : m;
+				        y[r] = m;
+				    }
+				}
+				""";
+		String out = verified("row_max.cpp", cpp, Dialect.CUDA).output().orElseThrow();
+		assertTrue(out.contains("r < kRows;") && !out.contains("namespace"), out);
+	}
+
+	@Test
 	public void hipsOlderIndexNamesAndKernelNameMacroTranslate() {
 		String hip = """
 				#include <hip/hip_runtime.h>

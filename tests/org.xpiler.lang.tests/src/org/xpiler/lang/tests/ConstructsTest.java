@@ -225,10 +225,11 @@ public class ConstructsTest {
 				namespace ops {
 				namespace detail {
 				inline int blocks(int n, int t) { return (n + t - 1) / t; }
+				constexpr int kSplit = 2;
 				}
 				}
 
-				__global__ void rows(float* y) { y[threadIdx.x] = square(kRows); }
+				__global__ void rows(float* y) { y[threadIdx.x] = square(kRows) + ops::detail::kSplit; }
 
 				extern "C" void rows_kernel(float* y) {
 				    rows<<<ops::detail::blocks(kRows, 32), 32>>>(y);
