@@ -438,15 +438,7 @@ final class ExpressionCompiler {
 			if (!(pointer.type instanceof VmType.Pointer p) || !(p.target() instanceof VmType.Struct struct)) {
 				throw error(access, "'" + text(access.getTarget()) + "' is not a pointer to a struct");
 			}
-			VmType.Field field = fieldOf(struct, access);
-			int offset = field.offset();
-			Ex address = new Ex(new VmType.Pointer(field.type())) {
-				@Override
-				long l(Frame f) {
-					return pointer.l(f) + offset;
-				}
-			};
-			return MemoryPlace.at(address, field.type(), site);
+			return fieldInMemory(pointer::l, fieldOf(struct, access), site);
 		}
 		Ex target = compile(access.getTarget());
 		Lv base = lvalueOrTemporary(access.getTarget(), target);
@@ -456,14 +448,7 @@ final class ExpressionCompiler {
 		if (target.type instanceof VmType.Struct struct) {
 			VmType.Field field = fieldOf(struct, access);
 			if (base.addressable()) { // a struct in memory: its field is memory too, read and written in place
-				int offset = field.offset();
-				Ex address = new Ex(new VmType.Pointer(field.type())) {
-					@Override
-					long l(Frame f) {
-						return base.prepare(f) + offset;
-					}
-				};
-				return MemoryPlace.at(address, field.type(), site);
+				return fieldInMemory(base::prepare, field, site);
 			}
 			return MemoryPlace.field(base, Ex.constant(VmType.I64, (long) field.offset()),
 					((Scalar) field.type()).element(), struct.size(), program, site);
@@ -477,6 +462,18 @@ final class ExpressionCompiler {
 					vector.bytes(), program, site);
 		}
 		throw error(access, "'" + text(access.getTarget()) + "' has no members");
+	}
+
+	/** The field of the struct at the address {@code struct} computes. */
+	private static Lv fieldInMemory(java.util.function.ToLongFunction<Frame> struct, VmType.Field field, int site) {
+		int offset = field.offset();
+		Ex address = new Ex(new VmType.Pointer(field.type())) {
+			@Override
+			long l(Frame f) {
+				return struct.applyAsLong(f) + offset;
+			}
+		};
+		return MemoryPlace.at(address, field.type(), site);
 	}
 
 	private VmType.Field fieldOf(VmType.Struct struct, MemberAccess access) {
