@@ -325,6 +325,18 @@ final class Calls {
 			for (int i = 0; i < args.size(); i++) {
 				values.add(ec.convert(args.get(i), fields.get(i).type()));
 			}
+			if (!struct.scalarFields() && !args.isEmpty()) {
+				throw new CompileError(program.site(site), "a " + struct.name() + " is built member by member by the virtual "
+						+ "device, not from a list: its members are not all numbers");
+			}
+			if (!struct.scalarFields()) { // {} and S(): every member zero
+				return new Ex(type) {
+					@Override
+					Object o(Frame f) {
+						return new byte[struct.size()];
+					}
+				};
+			}
 			long missing = struct.name().equals("dim3") || struct.name().equals("cnrtDim3_t") ? 1 : 0;
 			return new Ex(type) {
 				@Override

@@ -450,6 +450,10 @@ final class ExpressionCompiler {
 			if (base.addressable()) { // a struct in memory: its field is memory too, read and written in place
 				return fieldInMemory(base::prepare, field, site);
 			}
+			if (!(field.type() instanceof Scalar)) {
+				throw error(access, "the member '" + field.name() + "' of a " + struct.name() + " value that is not in "
+						+ "memory (a returned struct) is not readable by the virtual device: store the struct in a variable first");
+			}
 			return MemoryPlace.field(base, Ex.constant(VmType.I64, (long) field.offset()),
 					((Scalar) field.type()).element(), struct.size(), program, site);
 		}

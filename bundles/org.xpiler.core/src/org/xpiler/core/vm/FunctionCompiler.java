@@ -204,10 +204,13 @@ final class FunctionCompiler {
 		return null;
 	}
 
-	/** A new local: registers for scalars and aggregates, memory for arrays and address-taken scalars. */
+	/**
+	 * A new local: registers for scalars and aggregates of numbers, memory for arrays, structs with other members
+	 * (their arrays and pointers are read in place) and whatever has its address taken.
+	 */
 	Var declareLocal(String name, VmType type, boolean inMemory) {
 		Var var;
-		if (type instanceof VmType.Array || inMemory) {
+		if (type instanceof VmType.Array || type instanceof VmType.Struct struct && !struct.scalarFields() || inMemory) {
 			int slot = longSlots++;
 			arraySlots.add(slot);
 			var = new Var(name, type, Storage.MEMORY, slot);

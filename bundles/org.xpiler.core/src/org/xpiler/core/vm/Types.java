@@ -154,7 +154,7 @@ final class Types {
 
 	/**
 	 * A struct of the file laid out as C lays it out: each member at the next offset that its alignment allows,
-	 * the whole rounded up to the largest alignment. Members are scalars.
+	 * the whole rounded up to the largest alignment.
 	 */
 	private VmType.Struct layout(String name, StructDefinition definition) {
 		List<VmType.Field> fields = new ArrayList<>();
@@ -163,14 +163,14 @@ final class Types {
 		for (Declaration member : definition.getMembers()) {
 			for (Declarator declarator : member.getDeclarators()) {
 				VmType type = declared(member.getType(), declarator, Map.of());
-				if (!(type instanceof VmType.Scalar)) {
+				if (type.size() <= 0 || type instanceof VmType.Reference) {
 					throw new UnsupportedOperationException("the member '" + declarator.getName() + "' of struct " + name
-							+ " is a " + type.display() + "; structs of scalar members only are supported by the virtual device");
+							+ " is a " + type.display() + ", which the virtual device cannot lay out in a struct");
 				}
-				offset = (offset + type.size() - 1) / type.size() * type.size();
+				offset = (offset + type.align() - 1) / type.align() * type.align();
 				fields.add(new VmType.Field(declarator.getName(), type, offset));
 				offset += type.size();
-				align = Math.max(align, type.size());
+				align = Math.max(align, type.align());
 			}
 		}
 		return new VmType.Struct(name, List.copyOf(fields), Math.max(align, (offset + align - 1) / align * align), align);

@@ -167,6 +167,11 @@ public sealed interface VmType {
 			return fields.stream().filter(f -> f.name().equals(fieldName)).findFirst().orElse(null);
 		}
 
+		/** Whether every field is a number, so that the struct can live in a register as its bytes. */
+		public boolean scalarFields() {
+			return fields.stream().allMatch(f -> f.type() instanceof Scalar);
+		}
+
 		@Override
 		public Kind kind() {
 			return Kind.OBJECT;

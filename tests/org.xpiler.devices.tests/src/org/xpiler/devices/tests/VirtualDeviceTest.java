@@ -635,6 +635,42 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void structsWithPointerAndArrayMembersAreReadInPlace() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("view.cu", """
+				struct View { const float* data; int stride; float w[2]; };
+
+				__device__ float at(const View& v, int i) { return v.data[i * v.stride] * v.w[i % 2]; }
+
+				__global__ void k(const float* x, float* y)
+				{
+				    View v = {};
+				    v.data = x + threadIdx.x;
+				    v.stride = 64;
+				    v.w[0] = 1.0f;
+				    v.w[1] = -1.0f;
+				    y[threadIdx.x] = at(v, 0) + at(v, 1) + at(v, 2) + sizeof(View);
+				}
+
+				extern "C" void k_kernel(const float* x, float* y)
+				{
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 256 * sizeof(float));
+				    cudaMalloc(&dy, 64 * sizeof(float));
+				    cudaMemcpy(dx, x, 256 * sizeof(float), cudaMemcpyHostToDevice);
+				    k<<<1, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx);
+				    cudaFree(dy);
+				}
+				"""), Map.of(), 8, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		for (int t = 0; t < 64; t++) {
+			assertEquals(x[t] - x[t + 64] + x[t + 128] + 24, y[t], "a pointer at 0, an int at 8, two floats at 12: 24 bytes");
+		}
+	}
+
+	@Test
 	public void symbolCopiesFillConstantMemoryAtAnOffsetAndReadDeviceVariablesBack() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("shift.cu", """
 				__constant__ float c_bias[2][32];
