@@ -101,11 +101,20 @@ final class RaceDetector implements MemoryObserver {
 
 	private VmError race(Region region, int offset, Lane lane, String access, int site, String otherAccess,
 			int otherSite, int otherLane) {
-		String barrier = lane.kind == Lane.Kind.TASK ? "__sync_cluster()/__sync_all()" : "__syncthreads()";
+		String barrier = lane.kind == Lane.Kind.TASK ? "__sync_cluster()/__sync_all()"
+				: sameWarp(otherLane, lane) ? "__syncwarp() (or __syncthreads())" : "__syncthreads()";
 		return new VmError(program.site(site), lane.describe(),
 				"data race on byte " + offset + " of '" + region.name + "': " + lane.describe() + " " + access
 						+ " it here, and " + describe(otherLane, lane) + " " + otherAccess + " it at "
 						+ program.site(otherSite).location() + " (" + program.site(otherSite).text()
-						+ ") with no " + barrier + " between them");
+						+ ") with no " + barrier + " between them" + (lane.kind != Lane.Kind.TASK && sameWarp(otherLane, lane)
+								? ": the threads of a warp do not run in lockstep (since Volta), and volatile does not order them"
+								: ""));
+	}
+
+	/** Whether the lane {@code launchIndex} is in {@code me}'s warp. */
+	private boolean sameWarp(int launchIndex, Lane me) {
+		return launchIndex / lanesPerGroup == me.launchIndex / lanesPerGroup
+				&& launchIndex % lanesPerGroup / me.warpSize == me.launchIndex % lanesPerGroup / me.warpSize;
 	}
 }

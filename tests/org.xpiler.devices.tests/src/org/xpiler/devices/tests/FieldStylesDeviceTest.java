@@ -98,7 +98,8 @@ public class FieldStylesDeviceTest {
 
 		DeviceException race = assertThrows(DeviceException.class, () -> launch(source("sum.cu",
 				warpSynchronousSum("")), 64, floats("x", x), floats("y", new float[1])));
-		assertTrue(race.getMessage().contains("data race"), race.getMessage());
+		assertTrue(race.getMessage().contains("data race") && race.getMessage().contains("with no __syncwarp() (or "
+				+ "__syncthreads()) between them: the threads of a warp do not run in lockstep"), race.getMessage());
 	}
 
 	@Test
