@@ -4,13 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
-import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
@@ -156,11 +154,6 @@ final class AlgorithmLoops {
 				|| statement instanceof ReturnStatement)) {
 			return false;
 		}
-		for (EObject up = call.eContainer(); up != statement; up = up.eContainer()) {
-			if (up instanceof Conditional || up instanceof Binary b && (b.getOp().equals("&&") || b.getOp().equals("||"))) {
-				return false;
-			}
-		}
-		return true;
+		return Snippets.evaluatedUnconditionally(call, statement);
 	}
 }

@@ -412,11 +412,8 @@ final class SimtLoops {
 	 * {@code &&}, {@code ||} or {@code ?:} between it and the statement.
 	 */
 	private static boolean onlyEffect(EObject evaluated, Call call) {
-		for (EObject up = call.eContainer(); up != evaluated; up = up.eContainer()) {
-			if (up instanceof org.xpiler.lang.kernel.Conditional
-					|| up instanceof org.xpiler.lang.kernel.Binary b && (b.getOp().equals("&&") || b.getOp().equals("||"))) {
-				return false;
-			}
+		if (!Snippets.evaluatedUnconditionally(call, evaluated)) {
+			return false;
 		}
 		for (var it = evaluated.eAllContents(); it.hasNext();) {
 			EObject o = it.next();

@@ -159,6 +159,17 @@ public final class Snippets {
 		}
 	}
 
+	/** Whether {@code within} evaluates {@code node} whenever it runs: no {@code ?:}, {@code &&} or {@code ||} between them. */
+	public static boolean evaluatedUnconditionally(EObject node, EObject within) {
+		for (EObject up = node.eContainer(); up != within; up = up.eContainer()) {
+			if (up instanceof org.xpiler.lang.kernel.Conditional
+					|| up instanceof org.xpiler.lang.kernel.Binary b && (b.getOp().equals("&&") || b.getOp().equals("||"))) {
+				return false;
+			}
+		}
+		return true;
+	}
+
 	/** Whether {@code root} is or contains the name {@code name} (a use or a call of it). */
 	public static boolean mentions(EObject root, String name) {
 		return EcoreUtil2.eAllOfType(root, Name.class).stream().anyMatch(n -> n.getName().equals(name));
