@@ -19,6 +19,9 @@ import org.xpiler.lang.kernel.TemplateCall;
 import org.xpiler.lang.kernel.TemplateMember;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TemplateParameter;
+import org.xpiler.lang.kernel.TypeName;
+import org.xpiler.lang.parsing.StandardLibrary;
+import org.xpiler.lang.parsing.TemplateArguments;
 
 /**
  * Compiles calls: the file's functions (templates instantiated per deduced binding, macros expanded), struct
@@ -40,10 +43,9 @@ final class Calls {
 
 	Ex call(Call call) {
 		int site = program.site(call);
-		if (call.getCallee() instanceof TemplateMember limits && call.getArgs().isEmpty()
-				&& limits.getType().matches("(::)?std::numeric_limits") && limits.getTemplateArgs().size() == 1
-				&& limits.getTemplateArgs().get(0).getType() != null) {
-			Ex value = NumericLimits.of(limits, program.types.typeName(limits.getTemplateArgs().get(0).getType(), fc.bindings));
+		TypeName limitsOf = StandardLibrary.numericLimitsType(call);
+		if (limitsOf != null) {
+			Ex value = NumericLimits.of((TemplateMember) call.getCallee(), program.types.typeName(limitsOf, fc.bindings));
 			if (value != null) {
 				return value;
 			}
@@ -120,10 +122,15 @@ final class Calls {
 		List<TemplateParameter> params = f.getTemplate().getParams();
 		for (int i = 0; i < Math.min(params.size(), templateArgs.size()); i++) {
 			TemplateArgument a = templateArgs.get(i);
-			if (a.getType() != null) {
+			if (params.get(i).getValueType() == null) {
 				explicit.put(params.get(i).getName(), program.types.typeName(a.getType(), fc.bindings));
 			} else {
-				explicit.put(params.get(i).getName(), new VmType.TemplateValue(program.constantValue(a.getValue(), fc)));
+				Expression value = TemplateArguments.value(a);
+				if (value == null) {
+					throw new UnsupportedOperationException("the template argument " + params.get(i).getName() + " of "
+							+ f.getName() + " must be a constant");
+				}
+				explicit.put(params.get(i).getName(), new VmType.TemplateValue(program.constantValue(value, fc)));
 			}
 		}
 		return explicit;
@@ -321,10 +328,6 @@ final class Calls {
 				throw new CompileError(program.site(site), struct.name() + " has " + fields.size() + " fields, not "
 						+ args.size());
 			}
-			List<Ex> values = new ArrayList<>();
-			for (int i = 0; i < args.size(); i++) {
-				values.add(ec.convert(args.get(i), fields.get(i).type()));
-			}
 			if (!struct.scalarFields() && !args.isEmpty()) {
 				throw new CompileError(program.site(site), "a " + struct.name() + " is built member by member by the virtual "
 						+ "device, not from a list: its members are not all numbers");
@@ -336,6 +339,10 @@ final class Calls {
 						return new byte[struct.size()];
 					}
 				};
+			}
+			List<Ex> values = new ArrayList<>();
+			for (int i = 0; i < args.size(); i++) {
+				values.add(ec.convert(args.get(i), fields.get(i).type()));
 			}
 			long missing = struct.name().equals("dim3") || struct.name().equals("cnrtDim3_t") ? 1 : 0;
 			return new Ex(type) {

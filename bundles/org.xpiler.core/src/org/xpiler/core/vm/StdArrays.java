@@ -2,8 +2,6 @@ package org.xpiler.core.vm;
 
 import java.util.List;
 
-import org.xpiler.lang.kernel.NamedType;
-
 /**
  * C++'s {@code std::array<T, N>}, which is laid out as {@code T[N]} and is one here: its subscripts are an
  * array's, and its members {@code size()}, {@code data()}, {@code begin()}, {@code end()} and {@code fill(v)}
@@ -11,11 +9,6 @@ import org.xpiler.lang.kernel.NamedType;
  */
 final class StdArrays {
 	private StdArrays() {
-	}
-
-	static boolean isStdArray(NamedType type) {
-		return type.getName().matches("(::)?std::array") && type.getTemplateArgs().size() == 2
-				&& type.getTemplateArgs().get(0).getType() != null;
 	}
 
 	/** {@code array.member(args)}; null when {@code member} is none of these. */

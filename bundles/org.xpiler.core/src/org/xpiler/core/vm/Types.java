@@ -23,7 +23,9 @@ import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.TypedefDeclaration;
+import org.xpiler.lang.parsing.StandardLibrary;
 import org.xpiler.lang.parsing.StructDefinitions;
+import org.xpiler.lang.parsing.TemplateArguments;
 
 /**
  * Reads the types written in a kernel as virtual-device types: C scalar names, the dialect's catalog types
@@ -73,7 +75,7 @@ final class Types {
 		if (WmmaFragments.isFragment(named.getName())) {
 			return WmmaFragments.fragmentType(named, this, bindings);
 		}
-		if (StdArrays.isStdArray(named)) {
+		if (StandardLibrary.isArray(named)) {
 			VmType element = typeName(named.getTemplateArgs().get(0).getType(), bindings);
 			return new VmType.Array(element, (int) templateValue(named.getTemplateArgs().get(1), bindings));
 		}
@@ -132,9 +134,15 @@ final class Types {
 		if (struct != null) {
 			return struct;
 		}
+		VmType.Struct laidOut = userStructs.get(name);
+		if (laidOut != null) {
+			return laidOut;
+		}
 		Optional<StructDefinition> definition = StructDefinitions.named(program.unit.getItems(), name);
 		if (definition.isPresent()) {
-			return userStructs.computeIfAbsent(name, n -> layout(n, definition.get()));
+			VmType.Struct layout = layout(name, definition.get());
+			userStructs.put(name, layout);
+			return layout;
 		}
 		Optional<ElementType> element = ElementType.ofCName(name);
 		if (element.isPresent()) {
@@ -246,12 +254,13 @@ final class Types {
 		throw new UnsupportedOperationException("a type name is expected as template argument");
 	}
 
-	/** The value of a non-type template argument ({@code 16}). */
+	/** The value of a non-type template argument ({@code 16}, or the constant {@code BLOCK}). */
 	long templateValue(TemplateArgument argument, Map<String, VmType> bindings) {
-		if (argument.getValue() != null) {
-			return program.constantValue(argument.getValue(), bindings);
+		Expression value = TemplateArguments.value(argument);
+		if (value == null) {
+			throw new UnsupportedOperationException("a constant is expected as template argument");
 		}
-		throw new UnsupportedOperationException("a constant is expected as template argument");
+		return program.constantValue(value, bindings);
 	}
 
 	/** A catalog signature's type text: {@code const T*}, {@code void const*}, {@code __m512i}, {@code int}. */

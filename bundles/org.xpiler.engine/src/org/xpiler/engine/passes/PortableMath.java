@@ -16,6 +16,7 @@ import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.TemplateMember;
 import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.parsing.StandardLibrary;
 
 /**
  * Scalar math that one dialect has and another lacks, written with functions every dialect has:
@@ -53,13 +54,13 @@ final class PortableMath {
 	 * {@code std::numeric_limits<T>::member()} for float, double and int, as literals: device code cannot call
 	 * the host's {@code <limits>} without a relaxed-constexpr flag, and BANG C has no {@code <limits>}.
 	 */
-	private static final Map<String, String> NUMERIC_LIMITS = Map.ofEntries(Map.entry("float::max", "3.40282347e+38f"),
-			Map.entry("float::lowest", "(-3.40282347e+38f)"), Map.entry("float::min", "1.17549435e-38f"),
-			Map.entry("float::epsilon", "1.19209290e-07f"), Map.entry("float::infinity", "INFINITY"),
+	private static final Map<String, String> NUMERIC_LIMITS = Map.ofEntries(Map.entry("float::max", CONSTANTS.get("FLT_MAX")),
+			Map.entry("float::lowest", "(-" + CONSTANTS.get("FLT_MAX") + ")"), Map.entry("float::min", CONSTANTS.get("FLT_MIN")),
+			Map.entry("float::epsilon", CONSTANTS.get("FLT_EPSILON")), Map.entry("float::infinity", "INFINITY"),
 			Map.entry("double::max", "1.7976931348623157e+308"), Map.entry("double::lowest", "(-1.7976931348623157e+308)"),
 			Map.entry("double::min", "2.2250738585072014e-308"), Map.entry("double::epsilon", "2.2204460492503131e-16"),
-			Map.entry("double::infinity", "((double) INFINITY)"), Map.entry("int::max", "2147483647"),
-			Map.entry("int::min", "(-2147483647 - 1)"), Map.entry("int::lowest", "(-2147483647 - 1)"));
+			Map.entry("double::infinity", "((double) INFINITY)"), Map.entry("int::max", CONSTANTS.get("INT_MAX")),
+			Map.entry("int::min", CONSTANTS.get("INT_MIN")), Map.entry("int::lowest", CONSTANTS.get("INT_MIN")));
 
 	private PortableMath() {
 	}
@@ -132,11 +133,9 @@ final class PortableMath {
 
 	/** The literal for {@code std::numeric_limits<float>::max()} and the like; null for any other call. */
 	private static String numericLimit(Call c) {
-		if (c.getCallee() instanceof TemplateMember member && c.getArgs().isEmpty()
-				&& member.getType().matches("(::)?std::numeric_limits") && member.getTemplateArgs().size() == 1
-				&& member.getTemplateArgs().get(0).getType() instanceof TypeName type && type.getPointers().isEmpty()
+		if (StandardLibrary.numericLimitsType(c) instanceof TypeName type && type.getPointers().isEmpty()
 				&& type.getType() instanceof BuiltinType builtin) {
-			return NUMERIC_LIMITS.get(builtin.getName() + "::" + member.getMember());
+			return NUMERIC_LIMITS.get(builtin.getName() + "::" + ((TemplateMember) c.getCallee()).getMember());
 		}
 		return null;
 	}

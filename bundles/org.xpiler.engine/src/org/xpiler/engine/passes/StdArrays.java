@@ -24,6 +24,8 @@ import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.parsing.StandardLibrary;
+import org.xpiler.lang.parsing.TemplateArguments;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
@@ -60,7 +62,7 @@ final class StdArrays {
 				if (!array.getTemplateArgs().get(0).getType().getPointers().isEmpty()) {
 					throw PassRefusal.at(d, "a std::array of pointers does not become a plain array here");
 				}
-				String length = printer.expression(array.getTemplateArgs().get(1).getValue());
+				String length = printer.expression(TemplateArguments.value(array.getTemplateArgs().get(1)));
 				for (Declarator x : d.getDeclarators()) {
 					if (!x.getPointers().isEmpty()) {
 						throw PassRefusal.at(x, x.getName() + " points to a std::array; only std::array variables become "
@@ -90,9 +92,7 @@ final class StdArrays {
 	}
 
 	private static boolean isStdArray(EObject type) {
-		return type instanceof NamedType named && named.getName().matches("(::)?std::array")
-				&& named.getTemplateArgs().size() == 2 && named.getTemplateArgs().get(0).getType() != null
-				&& named.getTemplateArgs().get(1).getValue() != null;
+		return type instanceof NamedType named && StandardLibrary.isArray(named);
 	}
 
 	/** The calls {@code name.member(...)} under {@code root}. */

@@ -20,6 +20,7 @@ import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
+import org.xpiler.lang.parsing.TemplateArguments;
 
 /**
  * The instance of a template function for one launch or call, as the compiler instantiates it: a copy of the
@@ -67,7 +68,7 @@ final class TemplateInstances {
 				types.put(parameter.getName(), type != null ? plainType(type, site) : deduced(function, parameter, site,
 						callArgs));
 			} else {
-				Expression value = argument != null ? argument.getValue() : parameter.getDefaultValue();
+				Expression value = argument != null ? TemplateArguments.value(argument) : parameter.getDefaultValue();
 				OptionalLong folded = value == null ? OptionalLong.empty() : constants.value(value);
 				if (folded.isEmpty()) {
 					throw PassRefusal.at(site, "the template argument " + parameter.getName() + " of " + function.getName()

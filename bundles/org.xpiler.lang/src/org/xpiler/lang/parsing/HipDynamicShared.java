@@ -21,10 +21,7 @@ public final class HipDynamicShared {
 	}
 
 	/** Rewrites the macro's declarations under {@code root}; the rest is left as parsed. */
-	public static void expand(EObject root) {
-		if (root == null) {
-			return;
-		}
+	static void expand(EObject root) {
 		List<Declaration> declarations = new ArrayList<>();
 		root.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Declaration d && d.getSpecifiers().size() == 1

@@ -40,6 +40,7 @@ import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypedefDeclaration;
 import org.xpiler.lang.parsing.Namespaces;
+import org.xpiler.lang.parsing.StandardLibrary;
 import org.xpiler.lang.parsing.StructDefinitions;
 
 /**
@@ -60,11 +61,6 @@ final class NameCheck {
 	private final Deque<Set<String>> scopes = new ArrayDeque<>();
 	/** A header the file includes that the prelude does not: names may come from it, unseen. */
 	private String unreadHeader;
-
-	/** The C++ standard library that the virtual device models, known to every dialect's C++ with or without its header. */
-	private static final Set<String> MODELLED_STANDARD_LIBRARY = Set.of("std::numeric_limits", "std::array", "std::copy",
-			"std::copy_n", "std::fill", "std::fill_n", "std::accumulate", "std::inner_product", "std::max_element",
-			"std::min_element");
 
 	NameCheck(Dialect dialect, Reporter reporter) {
 		this.dialect = dialect;
@@ -314,7 +310,7 @@ final class NameCheck {
 
 	private boolean isKnown(String qualified) {
 		String name = qualified.startsWith("::") ? qualified.substring(2) : qualified;
-		if (isLocal(name) || globals.contains(name) || MODELLED_STANDARD_LIBRARY.contains(name)) {
+		if (isLocal(name) || globals.contains(name) || StandardLibrary.NAMES.contains(name)) {
 			return true;
 		}
 		// nvcuda::wmma::mma_sync is known as wmma::mma_sync under the prelude's using-directive

@@ -671,6 +671,26 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void aStructMayHoldAStruct() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("nested.cpp", """
+				struct Point { float x; float y; };
+				struct Box { Point low; Point high; int id; };
+				extern "C" void box_kernel(const float* in, float* out)
+				{
+				    Box b = {};
+				    b.low.x = in[0];
+				    b.high.y = in[1];
+				    b.id = 7;
+				    Box c = b;
+				    out[0] = c.low.x + c.high.y + c.id + sizeof(Box);
+				}
+				"""), Map.of(), 9, RunRequest.of(List.of()));
+		float[] in = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(in[0] + in[1] + 7 + 20, out[0], "two 8-byte points and an int: 20 bytes");
+	}
+
+	@Test
 	public void symbolCopiesFillConstantMemoryAtAnOffsetAndReadDeviceVariablesBack() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("shift.cu", """
 				__constant__ float c_bias[2][32];

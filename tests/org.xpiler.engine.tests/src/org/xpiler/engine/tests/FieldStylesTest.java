@@ -485,6 +485,36 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aConstantNamedAsATemplateArgumentIsReadAsItsValue() {
+		String cpp = """
+				#include <array>
+				constexpr int KS = 4;
+				extern "C" void rows_kernel(const float* x, float* y) {
+				    for (int r = 0; r < 8; ++r) {
+				        std::array<float, KS> w;
+				        for (int i = 0; i < KS; ++i) w[i] = x[r * KS + i];
+				        y[r] = w[0] + w[KS - 1] + w.size();
+				    }
+				}
+				""";
+		Translator.Result result = verified("rows.cpp", cpp, Dialect.CUDA);
+		assertTrue(lifted(result, "detensorize").contains("float w[KS];"), lifted(result, "detensorize"));
+		String cuda = """
+				#define BLOCK 128
+				template <int N>
+				__global__ void fill(float* y) { y[blockIdx.x * N + threadIdx.x] = N; }
+				extern "C" void fill_kernel(float* y) {
+				    float* d;
+				    cudaMalloc(&d, 2 * BLOCK * sizeof(float));
+				    fill<BLOCK><<<2, BLOCK>>>(d);
+				    cudaMemcpy(y, d, 2 * BLOCK * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(d);
+				}
+				""";
+		verified("fill.cu", cuda, Dialect.VNNI);
+	}
+
+	@Test
 	public void numericLimitsOfACppSourceBecomeLiteralsOnDevices() {
 		String cpp = """
 				#include <limits>
