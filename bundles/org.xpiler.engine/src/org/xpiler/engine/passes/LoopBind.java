@@ -157,6 +157,7 @@ public final class LoopBind implements Pass {
 	@Override
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
 		PortableMath.rewrite(unit, from, to);
+		String halfHeader = HalfPrecision.lower(unit, to);
 		Snippets.flattenNamespaces(unit); // the items are written out one by one
 		EntryPoint entry = EntryPoint.find(unit, Optional.empty());
 		FunctionDefinition f = entry.function();
@@ -181,6 +182,7 @@ public final class LoopBind implements Pass {
 		StringBuilder out = new StringBuilder();
 		out.append(runtime != null ? runtime.header + "\n" : "");
 		out.append(simt ? "#include <stdint.h>\n" : "");
+		out.append(halfHeader);
 		String functionQualifier = simt ? "__device__ " : "__mlu_func__ ";
 		for (TopLevel item : items) {
 			if (item == f || item instanceof Directive d && d.getText().startsWith("#include")) {

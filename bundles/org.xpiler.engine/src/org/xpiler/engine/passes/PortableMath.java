@@ -88,7 +88,7 @@ final class PortableMath {
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call c && Snippets.callee(c) != null && EQUIVALENTS.containsKey(Snippets.callee(c))
 					&& !defined.contains(Snippets.callee(c))
-					&& !target.catalog().knows(Snippets.callee(c)) && !repeatsSideEffects(c)) {
+					&& !target.catalog().knows(Snippets.callee(c)) && !repeatsSideEffects(c, EQUIVALENTS.get(Snippets.callee(c)))) {
 				calls.add(c);
 			}
 		});
@@ -109,9 +109,18 @@ final class PortableMath {
 			});
 			limits.forEach(c -> EcoreUtil.replace(c, Snippets.expression(numericLimit(c), dialect)));
 		}
-		Collections.reverse(calls); // inner calls first, so that printed arguments are already rewritten
-		for (Call c : calls) {
-			String text = EQUIVALENTS.get(Snippets.callee(c));
+		substitute(calls, EQUIVALENTS, dialect);
+	}
+
+	/**
+	 * Replaces each call by its equivalent in {@code equivalents} (by callee), whose {@code $0}, {@code $1}, ...
+	 * stand for the call's arguments as written in {@code dialect}.
+	 */
+	static void substitute(List<Call> calls, Map<String, String> equivalents, Dialect dialect) {
+		List<Call> innerFirst = new ArrayList<>(calls);
+		Collections.reverse(innerFirst); // so that printed arguments are already rewritten
+		for (Call c : innerFirst) {
+			String text = equivalents.get(Snippets.callee(c));
 			for (int i = 0; i < c.getArgs().size(); i++) {
 				text = text.replace("$" + i, dialect.printer().expression(c.getArgs().get(i)));
 			}
@@ -140,9 +149,8 @@ final class PortableMath {
 		return null;
 	}
 
-	/** Whether the equivalent of {@code c} would evaluate an argument that writes something twice. */
-	private static boolean repeatsSideEffects(Call c) {
-		String text = EQUIVALENTS.get(Snippets.callee(c));
+	/** Whether {@code text}, the equivalent of {@code c}, would evaluate an argument that writes something twice. */
+	static boolean repeatsSideEffects(Call c, String text) {
 		for (int i = 0; i < c.getArgs().size(); i++) {
 			String placeholder = "$" + i;
 			if (text.indexOf(placeholder) != text.lastIndexOf(placeholder) && CanonicalLoop.writesAnything(c.getArgs().get(i))) {

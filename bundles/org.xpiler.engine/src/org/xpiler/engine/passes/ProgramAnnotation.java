@@ -96,7 +96,10 @@ public final class ProgramAnnotation implements Pass {
 			for (Statement nest : nests(function)) {
 				List<Computation> computations = classifier.computations(nest);
 				String location = Snippets.location(nest);
-				annotations.put(nest, annotation(computations, target == null ? to : target));
+				// the comment stays in the target's code: its half is the target's half
+				Dialect candidates = target == null ? to : target;
+				annotations.put(nest, annotation(computations, candidates).replace(HalfPrecision.SEQUENTIAL_TYPE,
+						HalfPrecision.typeName(candidates)));
 				record.put(location, annotations.get(nest));
 				record.put(location + " candidates",
 						principal(computations).map(ProgramAnnotation::everywhere).orElse(""));

@@ -228,7 +228,7 @@ public final class ReferenceSubstitution implements Pass {
 			return refused(reference, name + " is not bound to a variable, element or field whose address is found "
 					+ "without reading memory");
 		}
-		Declarator variable = visibleDeclaration(place.variable(), statement);
+		Declarator variable = Snippets.visibleDeclaration(place.variable(), statement);
 		if (variable == null) {
 			return refused(reference, name + " is bound into '" + place.variable() + "', which is not a variable");
 		}
@@ -272,7 +272,7 @@ public final class ReferenceSubstitution implements Pass {
 	private static String changeable(String variable, Statement binding, List<Statement> following,
 			FunctionDefinition function, TranslationUnit unit) {
 		String name = "'" + variable + "'";
-		Declarator declaration = visibleDeclaration(variable, binding);
+		Declarator declaration = Snippets.visibleDeclaration(variable, binding);
 		if (declaration == null) {
 			return isConstantMacro(variable, unit) ? null : name + ", which is neither a variable nor a constant macro";
 		}
@@ -344,43 +344,6 @@ public final class ReferenceSubstitution implements Pass {
 				EObject o = it.next();
 				if (test.test(o)) {
 					return o;
-				}
-			}
-		}
-		return null;
-	}
-
-	/**
-	 * The declarator of {@code name} in scope at {@code at}: the declarations before it in each enclosing block,
-	 * the enclosing loop headers, the function's parameters, then the file's declarations; null when none is.
-	 */
-	private static Declarator visibleDeclaration(String name, EObject at) {
-		EObject child = at;
-		for (EObject parent = at.eContainer(); parent != null; child = parent, parent = parent.eContainer()) {
-			List<Declaration> declarations = new ArrayList<>();
-			if (parent instanceof CompoundStatement block) {
-				for (Statement s : block.getStatements().subList(0, block.getStatements().indexOf(child))) {
-					if (s instanceof DeclarationStatement d) {
-						declarations.add(0, d.getDeclaration()); // the later declaration hides the earlier
-					}
-				}
-			} else if (parent instanceof ForStatement loop && loop.getInitDeclaration() != null) {
-				declarations.add(loop.getInitDeclaration());
-			} else if (parent instanceof FunctionDefinition f) {
-				for (Parameter p : f.getParams()) {
-					if (name.equals(p.getDeclarator().getName())) {
-						return p.getDeclarator();
-					}
-				}
-			} else if (parent instanceof TranslationUnit unit) {
-				Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance)
-						.forEach(d -> declarations.add((Declaration) d));
-			}
-			for (Declaration d : declarations) {
-				for (Declarator declarator : d.getDeclarators()) {
-					if (name.equals(declarator.getName())) {
-						return declarator;
-					}
 				}
 			}
 		}

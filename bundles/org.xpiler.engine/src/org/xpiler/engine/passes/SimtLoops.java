@@ -107,6 +107,7 @@ final class SimtLoops {
 		}
 		liftedSymbols.addAll(new ConstantSymbols(unit, from).lift(entry.function(), kernels));
 		PortableMath.rewrite(unit, from, Dialect.VNNI);
+		HalfPrecision.lift(unit, from);
 		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
 		for (TopLevel item : items) {
 			switch (item) {

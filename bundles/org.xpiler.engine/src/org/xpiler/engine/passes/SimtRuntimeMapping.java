@@ -99,6 +99,9 @@ public final class SimtRuntimeMapping implements Pass {
 			}
 		}
 		PortableMath.rewrite(unit, to, to);
+		if (toHip) {
+			Snippets.include(unit, "hip/hip_runtime.h"); // nvcc includes its runtime in every file, hipcc does not
+		}
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("warpWidth", Integer.toString(sourceWarp));
 		return knobs;

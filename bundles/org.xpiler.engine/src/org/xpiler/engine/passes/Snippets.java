@@ -17,13 +17,17 @@ import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.CompoundStatement;
+import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.IfStatement;
 import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.WhileStatement;
@@ -293,5 +297,55 @@ public final class Snippets {
 	/** Whether {@code e} is the name {@code name}, parenthesized or not. */
 	public static boolean isName(Expression e, String name) {
 		return unparenthesized(e) instanceof Name n && n.getName().equals(name);
+	}
+
+	/**
+	 * The declarator of {@code name} in scope at {@code at}: the declarations before it in each enclosing block,
+	 * the enclosing loop headers, the function's parameters, then the file's declarations; null when none is.
+	 */
+	static Declarator visibleDeclaration(String name, EObject at) {
+		EObject child = at;
+		for (EObject parent = at.eContainer(); parent != null; child = parent, parent = parent.eContainer()) {
+			List<Declaration> declarations = new ArrayList<>();
+			if (parent instanceof CompoundStatement block) {
+				for (Statement s : block.getStatements().subList(0, block.getStatements().indexOf(child))) {
+					if (s instanceof DeclarationStatement d) {
+						declarations.add(0, d.getDeclaration()); // the later declaration hides the earlier
+					}
+				}
+			} else if (parent instanceof ForStatement loop && loop.getInitDeclaration() != null) {
+				declarations.add(loop.getInitDeclaration());
+			} else if (parent instanceof FunctionDefinition f) {
+				for (Parameter p : f.getParams()) {
+					if (name.equals(p.getDeclarator().getName())) {
+						return p.getDeclarator();
+					}
+				}
+			} else if (parent instanceof TranslationUnit unit) {
+				Snippets.topLevelItems(unit).stream().filter(Declaration.class::isInstance)
+						.forEach(d -> declarations.add((Declaration) d));
+			}
+			for (Declaration d : declarations) {
+				for (Declarator declarator : d.getDeclarators()) {
+					if (name.equals(declarator.getName())) {
+						return declarator;
+					}
+				}
+			}
+		}
+		return null;
+	}
+
+	/** Adds {@code #include <header>} at the top of the file unless the file includes it. */
+	static void include(TranslationUnit unit, String header) {
+		for (var it = unit.eAllContents(); it.hasNext();) {
+			if (it.next() instanceof Directive d && d.getText() != null && d.getText().startsWith("#include")
+					&& d.getText().contains("<" + header + ">")) {
+				return;
+			}
+		}
+		Directive include = KernelFactory.eINSTANCE.createDirective();
+		include.setText("#include <" + header + ">");
+		unit.getItems().add(0, include);
 	}
 }

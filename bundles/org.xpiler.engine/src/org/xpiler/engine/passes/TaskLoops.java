@@ -115,6 +115,7 @@ final class TaskLoops {
 				throw PassRefusal.at(c, Snippets.callee(c) + " is still an intrinsic: detensorize runs first");
 			}
 		});
+		HalfPrecision.lift(unit, Dialect.BANG);
 		Snippets.flattenNamespaces(unit); // the items are written out one by one
 		List<TopLevel> items = Snippets.topLevelItems(unit);
 		Map<String, FunctionDefinition> kernels = new LinkedHashMap<>();

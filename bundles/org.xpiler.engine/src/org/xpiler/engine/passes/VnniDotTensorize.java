@@ -123,7 +123,7 @@ public final class VnniDotTensorize implements Pass {
 			EcoreUtil.replace(plan.replaced(), Snippets.statements(plan.text(), Dialect.VNNI).get(0));
 			intrinsics.addAll(plan.intrinsics());
 		}
-		VnniTensorize.includeImmintrin(unit);
+		Snippets.include(unit, "immintrin.h");
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("lanes", preferred.name().toLowerCase());
 		knobs.put("nests", Integer.toString(plans.size()));

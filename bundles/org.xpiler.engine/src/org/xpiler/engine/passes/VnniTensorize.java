@@ -22,7 +22,6 @@ import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
-import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.EmptyStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
@@ -31,7 +30,6 @@ import org.xpiler.lang.kernel.ForStatement;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Index;
 import org.xpiler.lang.kernel.IntLiteral;
-import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
@@ -126,25 +124,12 @@ public final class VnniTensorize implements Pass {
 			EcoreUtil.replace(plan.loop(), parsed.get(0));
 		}
 		if (!plans.isEmpty()) {
-			includeImmintrin(unit);
+			Snippets.include(unit, "immintrin.h");
 		}
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("vectorized", plans.size() + (plans.size() == 1 ? " loop" : " loops"));
 		knobs.put("width", Integer.toString(WIDTH));
 		return knobs;
-	}
-
-	/** Adds {@code #include <immintrin.h>} at the top of the file unless it is there. */
-	static void includeImmintrin(TranslationUnit unit) {
-		for (var it = unit.eAllContents(); it.hasNext();) {
-			if (it.next() instanceof Directive d && d.getText() != null && d.getText().startsWith("#include")
-					&& d.getText().contains("immintrin.h")) {
-				return;
-			}
-		}
-		Directive include = KernelFactory.eINSTANCE.createDirective();
-		include.setText("#include <immintrin.h>");
-		unit.getItems().add(0, include);
 	}
 
 	/** A loop to replace and the text of the block that replaces it. */

@@ -445,6 +445,19 @@ public class KernelPrinter {
 		return out.toString();
 	}
 
+	/**
+	 * The operand of a cast, parenthesized where the grammar needs it: {@code (T)x} with {@code T} a plain name
+	 * reads as a cast only when a primary expression (or {@code !}, {@code ~}) follows, as in {@code (T)((float)x)}
+	 * and {@code (T)(-x)}, while {@code (float)-x} needs no parentheses.
+	 */
+	private String castOperand(Cast cast) {
+		String operand = expression(cast.getOperand());
+		boolean plainName = cast.getType().getType() instanceof NamedType && cast.getType().getPointers().isEmpty();
+		boolean primary = !(cast.getOperand() instanceof Cast || cast.getOperand() instanceof SizeOf
+				|| cast.getOperand() instanceof Unary unary && !unary.getOp().equals("!") && !unary.getOp().equals("~"));
+		return plainName && !primary ? "(" + operand + ")" : operand;
+	}
+
 	public String expression(Expression expression) {
 		return switch (expression) {
 		case IntLiteral literal -> literal.getValue();
@@ -463,7 +476,7 @@ public class KernelPrinter {
 		case CommaExpression comma -> expressions(comma.getExpressions());
 		case Unary unary -> unary(unary);
 		case Postfix postfix -> expression(postfix.getOperand()) + postfix.getOp();
-		case Cast cast -> "(" + typeName(cast.getType()) + ")" + expression(cast.getOperand());
+		case Cast cast -> "(" + typeName(cast.getType()) + ")" + castOperand(cast);
 		case CxxCast cast -> cast.getKind() + "<" + typeName(cast.getType()) + ">(" + expression(cast.getOperand())
 				+ ")";
 		case SizeOf sizeOf -> sizeOf.getType() != null ? "sizeof(" + typeName(sizeOf.getType()) + ")"

@@ -9,10 +9,15 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.kernel.Cast;
+import org.xpiler.lang.kernel.Expression;
+import org.xpiler.lang.kernel.FunctionDefinition;
+import org.xpiler.lang.kernel.ReturnStatement;
 import org.xpiler.lang.parsing.KernelParser;
 import org.xpiler.lang.parsing.ParsedKernel;
 
@@ -52,6 +57,31 @@ public class RoundTripTest {
 				    }
 				}
 				""", Dialect.VNNI.printer().print(parsed.unit()));
+	}
+
+	@Test
+	public void aCastToATypedefNameOfACastOrANegationIsPrintedAsOneAgain() {
+		// passes build such casts from parts: (T)(float)x and (T)-x would read as a call and a subtraction
+		ParsedKernel parsed = PARSER.parse("c.cpp", """
+				typedef float T;
+				float f(float x) {
+				    return (T)(0) + (T)(0) + (T)(0);
+				}
+				""", Dialect.VNNI);
+		assertEquals(List.of(), parsed.errors());
+		List<Cast> casts = EcoreUtil2.eAllOfType(parsed.unit(), Cast.class);
+		List<String> operands = List.of("(float)x", "-x", "!x");
+		for (int i = 0; i < casts.size(); i++) {
+			Expression operand = PARSER.parse("o.cpp", "float g(float x) { return " + operands.get(i) + "; }", Dialect.VNNI)
+					.unit().eAllContents().next() instanceof FunctionDefinition g
+							? ((ReturnStatement) g.getBody().getStatements().get(0)).getValue() : null;
+			casts.get(i).setOperand(operand);
+		}
+		String printed = Dialect.VNNI.printer().print(parsed.unit());
+		assertTrue(printed.contains("return (T)((float)x) + (T)(-x) + (T)!x;"), printed);
+		ParsedKernel reparsed = PARSER.parse("c.cpp (printed)", printed, Dialect.VNNI);
+		assertEquals(List.of(), reparsed.errors(), printed);
+		assertEquals(4, EcoreUtil2.eAllOfType(reparsed.unit(), Cast.class).size(), printed); // and (float)x
 	}
 
 	@Test
