@@ -14,12 +14,16 @@ import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
+import org.xpiler.core.vm.Program;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.CatalogFunction.Parameter;
 import org.xpiler.lang.catalog.CatalogFunction.Signature;
 import org.xpiler.lang.catalog.IntrinsicCatalog;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.Declarator;
+import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -120,8 +124,9 @@ public final class BangDetensorize implements Pass {
 		List<String> expanded = List.copyOf(baseNames.keySet());
 		List<Helper> ordered = helpers.values().stream()
 				.sorted(Comparator.comparingInt(h -> expanded.indexOf(h.function().name()))).toList();
+		Set<String> macros = macroNames(unit);
 		for (Helper helper : ordered) {
-			unit.getItems().add(insertAt++, helper.definition());
+			unit.getItems().add(insertAt++, helper.definition(macros));
 		}
 		Map<String, String> knobs = new LinkedHashMap<>();
 		knobs.put("expanded", String.join(", ", expanded));
@@ -215,6 +220,14 @@ public final class BangDetensorize implements Pass {
 		return taken;
 	}
 
+	/** The names the file defines as macros ({@code #define M 32}), which a compiler would expand in a helper too. */
+	private static Set<String> macroNames(TranslationUnit unit) {
+		Set<String> macros = new HashSet<>();
+		EcoreUtil2.eAllOfType(unit, Directive.class).forEach(d -> Program.Definition.of(d.getText())
+				.ifPresent(definition -> macros.add(definition.name())));
+		return macros;
+	}
+
 	/** {@code wanted} if it is free, else {@code wanted_ref}, {@code wanted_ref2}, ...; reserves the result. */
 	private static String fresh(String wanted, Set<String> taken) {
 		String name = wanted;
@@ -272,8 +285,11 @@ public final class BangDetensorize implements Pass {
 			}
 		}
 
-		/** The helper as a function of the file, parsed from its C++ text. */
-		FunctionDefinition definition() {
+		/**
+		 * The helper as a function of the file, parsed from its C++ text; its parameters and locals that share a
+		 * name with one of the file's {@code macros} are renamed ({@code M} to {@code M_}).
+		 */
+		FunctionDefinition definition(Set<String> macros) {
 			List<String> parameters = kept.stream().map(form.params()::get).map(p -> p.type() + " " + p.name()).toList();
 			List<String> typeParameters = function.typeParams().keySet().stream()
 					.filter(t -> parameters.stream().anyMatch(p -> mentions(p, t))).sorted().toList();
@@ -288,7 +304,23 @@ public final class BangDetensorize implements Pass {
 				throw new IllegalStateException("the reference of " + function.name() + " does not make a helper: "
 						+ parsed.errors() + "\n" + text);
 			}
-			return EcoreUtil.copy(definition); // without the helper text's node model, whose lines mean nothing here
+			FunctionDefinition copy = EcoreUtil.copy(definition); // without the helper text's node model
+			for (Declarator variable : EcoreUtil2.eAllOfType(copy, Declarator.class)) {
+				String original = variable.getName();
+				if (macros.contains(original)) {
+					String renamed = original + "_";
+					while (macros.contains(renamed) || mentions(text.toString(), renamed)) {
+						renamed += "_";
+					}
+					for (Name use : EcoreUtil2.eAllOfType(copy, Name.class)) {
+						if (use.getName().equals(original)) {
+							use.setName(renamed);
+						}
+					}
+					variable.setName(renamed);
+				}
+			}
+			return copy;
 		}
 	}
 }

@@ -117,6 +117,36 @@ public class BangDetensorizeTest {
 	}
 
 	@Test
+	public void aHelperParameterNamedLikeAMacroOfTheFileIsRenamed() {
+		// a compiler would expand M, K and N inside the helper too: int M would read int 32
+		String bang = """
+				#define M 32
+				#define N 64
+				#define K 64
+				__nram__ float a_nram[M * K];
+				__nram__ float c_nram[M * N];
+				__wram__ float b_wram[N * K];
+
+				__mlu_global__ void mm(const float* a, const float* bt, float* c)
+				{
+				    if (taskId != 0) {
+				        return;
+				    }
+				    __memcpy(a_nram, a, M * K * sizeof(float), GDRAM2NRAM);
+				    __memcpy(b_wram, bt, N * K * sizeof(float), GDRAM2WRAM);
+				    __bang_matmul(c_nram, a_nram, b_wram, M, K, N);
+				    __memcpy(c, c_nram, M * N * sizeof(float), NRAM2GDRAM);
+				}
+				""";
+		String after = detensorize("mm.mlu", bang);
+		assertTrue(after.contains("void bang_matmul(T *dst, const T *lhs, const T *rhs, int M_, int K_, int N_)"), after);
+		assertTrue(after.contains("for (int i = 0; i < M_; ++i)"), after);
+		assertTrue(after.contains("bang_matmul(c_nram, a_nram, b_wram, M, K, N);"), after);
+		Oracle.Verdict v = verify(Path.of("mm.mlu"), bang, after);
+		assertTrue(v.matches(), v.summary());
+	}
+
+	@Test
 	public void aCrossClusterCopyHasNoReferenceAndIsRefusedWithItsLine() {
 		String bang = """
 				__nram__ float x_nram[64];
