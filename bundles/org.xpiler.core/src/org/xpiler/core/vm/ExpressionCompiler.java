@@ -140,6 +140,8 @@ final class ExpressionCompiler {
 
 	// ---------------------------------------------------------------- names
 
+	private static final String CUDA_NAMESPACE = "nvcuda::";
+
 	private Ex name(Name name) {
 		String id = name.getName();
 		if (!fc.macroArguments.isEmpty() && fc.macroArguments.peek().containsKey(id)) {
@@ -163,6 +165,10 @@ final class ExpressionCompiler {
 			return compile(macro.body());
 		}
 		Optional<CatalogConstant> constant = program.catalog.constant(id);
+		if (constant.isEmpty() && id.startsWith(CUDA_NAMESPACE)) {
+			// nvcuda::wmma::mem_row_major: the catalog names them as CUDA's prelude's using-directive lets code write
+			constant = program.catalog.constant(id.substring(CUDA_NAMESPACE.length()));
+		}
 		if (constant.isPresent()) {
 			return catalogConstant(constant.get());
 		}

@@ -573,12 +573,12 @@ public final class LoopBind implements Pass {
 		 * Makes the bound loop and the loops perfectly nested in it one loop over all their iterations, so that
 		 * each gets a thread of its own: {@code for (int i = 0; i < 64; i++) for (int j = 0; j < 128; j++) S}
 		 * becomes {@code for (int i_j = 0; i_j < 8192; ++i_j) { const int i = i_j / 128; const int j = i_j % 128;
-		 * S }}. Only loops with constant bounds join; on HIP the loops around a matrix product stay for the
-		 * matrix cores ({@link SimtMatrixTensorize}). Whether the iterations of the inner loops were independent is the
+		 * S }}. Only loops with constant bounds join; the loops around a matrix product whose operands the target's
+		 * matrix cores take stay for them ({@link SimtMatrixTensorize}). Whether the iterations of the inner loops were independent is the
 		 * oracle's (and its race detector's) to decide, as for the bound loop.
 		 */
 		void collapse(Dialect to, Set<String> taken) {
-			if (to == Dialect.HIP && CanonicalLoop.all(loop).stream().anyMatch(l -> DotProductNest.of(l).isPresent())) {
+			if (SimtMatrixTensorize.takesProductsIn(loop, to)) {
 				return; // the matrix cores take the product's loops over rows (and batches) as they are
 			}
 			ConstantFolder macros = ConstantFolder.withMacrosOf(EcoreUtil2.getContainerOfType(loop, TranslationUnit.class));

@@ -36,8 +36,9 @@ import org.xpiler.lang.kernel.TypedefDeclaration;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
- * Tensorize for HIP: the matrix products that loop bind leaves in a kernel ({@link DotProductNest} inside its
- * grid-stride loop) run on AMD's matrix cores with {@code __builtin_amdgcn_mfma_f32_16x16x4f32}, which multiplies
+ * Tensorize for HIP and CUDA. On HIP, the matrix products that loop bind leaves in a kernel
+ * ({@link DotProductNest} inside its grid-stride loop) run on AMD's matrix cores with
+ * {@code __builtin_amdgcn_mfma_f32_16x16x4f32}, which multiplies
  * a 16x4 by a 4x16 float matrix and adds a 16x16 one across the 64 lanes of a wavefront. Each wavefront takes
  * 16x16 tiles of the output; for every 4 reduction steps each lane loads its element of the row factor (row
  * {@code lane % 16}, step {@code lane / 16}) and of the column factor (step {@code lane / 16}, column
@@ -86,11 +87,30 @@ import org.xpiler.lang.printing.KernelPrinter;
  * Every launch of the kernel gets blocks of {@code 64 * waves} threads and enough blocks for one tile (or batch)
  * per wavefront.
  * <p>
- * Knob: {@code waves}, wavefronts per block; {@link #options} enumerates 4 (256 threads, loop bind's block) and
- * 1. The knob values report the intrinsic and the number of nests.
+ * On CUDA, products of half factors accumulated in float run on the tensor cores with {@code nvcuda::wmma}
+ * (m16n16k16), one warp per 16x16 tile, in the same grid-stride arrangement. A wmma fragment's layout across the
+ * lanes is opaque, so the lanes stage each 16x16 slice of the factors in shared memory (one slice per warp of the
+ * block), element by element with the nest's own subscripts, and {@code load_matrix_sync} reads it from there;
+ * the initial values enter and the results leave the accumulator fragment the same way, each lane then finishing
+ * outputs {@code lane, lane + 32, ...} of the tile:
+ * <pre>
+ * for (int k0 = 0; k0 &lt; 72; k0 += 16) {
+ *     __syncwarp();
+ *     for (int e = lane; e &lt; 256; e += 32) { int i = tile_row + e / 16; int k = k0 + e % 16;
+ *         row_tiles[warp][e] = (i &lt; 40 &amp;&amp; k &lt; 72) ? A[i * 72 + k] : (__half)0.0f; }
+ *     for (int e = lane; e &lt; 256; e += 32) { ... column_tiles[warp][e] = ... B[k * 48 + j] ...; }
+ *     __syncwarp();
+ *     nvcuda::wmma::load_matrix_sync(row_frag, row_tiles[warp], 16);
+ *     nvcuda::wmma::load_matrix_sync(column_frag, column_tiles[warp], 16);
+ *     nvcuda::wmma::mma_sync(acc_frag, row_frag, column_frag, acc_frag); }
+ * </pre>
  * <p>
- * Precondition: HIP, a {@code __global__} kernel whose grid-stride loop (as loop bind writes it) holds, through
- * loops that hold nothing else, a loop over rows around a dot-product nest; float factors and accumulator; one
+ * Knob: {@code waves} (HIP) or {@code warps} (CUDA), lane groups per block; {@link #options} enumerates 4 (on
+ * HIP the 256 threads of loop bind's block) and 1. The knob values report the intrinsic and the number of nests.
+ * <p>
+ * Precondition: HIP to HIP or CUDA to CUDA, a {@code __global__} kernel whose grid-stride loop (as loop bind writes
+ * it) holds, through loops that hold nothing else, a loop over rows around a dot-product nest; float factors and
+ * accumulator (HIP) or half factors and a float accumulator (CUDA: float factors would lose precision); one
  * factor indexed by the rows and not the columns, the other by the columns and not the rows; constant bounds
  * for rows, columns and the reduction; a finish that assigns only its locals, the accumulator and elements of
  * the kernel's pointer parameters or file-scope arrays, each array with one subscript that gives every output an
@@ -101,13 +121,8 @@ import org.xpiler.lang.printing.KernelPrinter;
  * is refused: its reductions gain nothing from 16x16 tiles).
  */
 public final class SimtMatrixTensorize implements Pass {
-	private static final String MFMA = "__builtin_amdgcn_mfma_f32_16x16x4f32";
-	/** Lanes of a wavefront, which execute one MFMA together. */
-	private static final int WAVE = 64;
 	/** Rows and columns of the output tile of one MFMA. */
 	private static final int TILE = 16;
-	/** Reduction steps of one MFMA. */
-	private static final int STEPS = 4;
 	/** Launches stay within the grid size that loop bind uses. */
 	private static final long MAX_BLOCKS = 65535;
 	private static final String VECTOR_TYPE = "floatx4";
@@ -116,17 +131,71 @@ public final class SimtMatrixTensorize implements Pass {
 	private static final Set<String> THREAD_BUILTINS = Set.of("threadIdx", "blockIdx", "blockDim", "gridDim",
 			"warpSize");
 
-	private final int waves;
-	private final KernelPrinter printer = Dialect.HIP.printer();
+	/** The matrix instruction that computes the tiles, and what its dialect and operands are. */
+	public enum MatrixCore {
+		/** AMD's MFMA: float factors and accumulator, a 16x16 tile per wavefront of 64 lanes, 4 steps a call. */
+		MFMA(Dialect.HIP, 64, 4, "__builtin_amdgcn_mfma_f32_16x16x4f32", "float", "waves"),
+		/** NVIDIA's wmma: half factors, float accumulator, a 16x16 tile per warp of 32 lanes, 16 steps a call. */
+		WMMA(Dialect.CUDA, 32, 16, "nvcuda::wmma::mma_sync", "half", "warps");
 
-	/** @param waves wavefronts per block */
-	public SimtMatrixTensorize(int waves) {
-		this.waves = waves;
+		private final Dialect dialect;
+		/** Lanes that execute one call together. */
+		private final int lanes;
+		/** Reduction steps of one call. */
+		private final int steps;
+		private final String intrinsic;
+		private final String factorType;
+		/** The knob that counts the lane groups (wavefronts, warps) of a block. */
+		private final String groupKnob;
+
+		/** Whether the core multiplies the nest's factors and accumulates as it does. */
+		boolean takes(DotProductNest nest) {
+			return nest.accumulatorType().equals("float") && nest.left().elementType().equals(factorType)
+					&& nest.right().elementType().equals(factorType);
+		}
+
+		MatrixCore(Dialect dialect, int lanes, int steps, String intrinsic, String factorType, String groupKnob) {
+			this.dialect = dialect;
+			this.lanes = lanes;
+			this.steps = steps;
+			this.intrinsic = intrinsic;
+			this.factorType = factorType;
+			this.groupKnob = groupKnob;
+		}
 	}
 
-	/** Four wavefronts per block (the 256 threads loop bind launches), then one. */
-	public static List<SimtMatrixTensorize> options() {
-		return List.of(new SimtMatrixTensorize(4), new SimtMatrixTensorize(1));
+	private final MatrixCore core;
+	private final int groups;
+	private final KernelPrinter printer;
+
+	/** @param groups wavefronts (MFMA) or warps (wmma) per block */
+	public SimtMatrixTensorize(MatrixCore core, int groups) {
+		this.core = core;
+		this.groups = groups;
+		this.printer = core.dialect.printer();
+	}
+
+	/**
+	 * The options for {@code target}'s matrix core: four lane groups per block (256 threads on HIP, loop bind's
+	 * block; 128 on CUDA), then one; none for a target without one.
+	 */
+	public static List<SimtMatrixTensorize> options(Dialect target) {
+		for (MatrixCore core : MatrixCore.values()) {
+			if (core.dialect == target) {
+				return List.of(new SimtMatrixTensorize(core, 4), new SimtMatrixTensorize(core, 1));
+			}
+		}
+		return List.of();
+	}
+
+	/**
+	 * Whether {@code loop} holds a matrix product whose operands the matrix cores of {@code target} take, so that
+	 * loop bind leaves the loops around it for this pass.
+	 */
+	static boolean takesProductsIn(ForStatement loop, Dialect target) {
+		return Stream.of(MatrixCore.values()).filter(core -> core.dialect == target)
+				.anyMatch(core -> CanonicalLoop.all(loop).stream().map(DotProductNest::of).flatMap(Optional::stream)
+						.anyMatch(core::takes));
 	}
 
 	@Override
@@ -136,13 +205,15 @@ public final class SimtMatrixTensorize implements Pass {
 
 	@Override
 	public String summary() {
-		return "compute matrix products in HIP kernels on the matrix cores (MFMA 16x16x4 float, one wavefront per tile)";
+		return "compute matrix products on the matrix cores: HIP's MFMA 16x16x4 on float, one wavefront per tile; "
+				+ "CUDA's wmma m16n16k16 on half, one warp per tile";
 	}
 
 	@Override
 	public Optional<String> refusal(TranslationUnit unit, Dialect from, Dialect to) {
-		if (from != Dialect.HIP || to != Dialect.HIP) {
-			return Optional.of("tensorizes HIP kernels (HIP to HIP) only");
+		if (from != core.dialect || to != core.dialect) {
+			String dialect = core.dialect.displayName();
+			return Optional.of("tensorizes " + dialect + " kernels (" + dialect + " to " + dialect + ") only");
 		}
 		return PassRefusal.of(() -> plans(unit));
 	}
@@ -152,15 +223,27 @@ public final class SimtMatrixTensorize implements Pass {
 		List<Plan> plans = plans(unit);
 		// the new names are locals of one kernel: each kernel may reuse them
 		Set<String> names = Snippets.takenNames(unit);
+		if (core == MatrixCore.WMMA) {
+			Snippets.include(unit, "mma.h");
+		}
 		for (Plan plan : plans) {
 			Set<String> taken = new HashSet<>(names);
-			String vectorType = vectorType(plan.kernel(), taken);
-			names.add(vectorType);
-			rewrite(plan, vectorType, taken);
+			String tile = fresh(taken, "tile");
+			String body;
+			if (core == MatrixCore.MFMA) {
+				String vectorType = vectorType(plan.kernel(), taken);
+				names.add(vectorType);
+				body = mfmaTileBody(plan, tile, vectorType, taken);
+			} else {
+				StagingTiles staging = stagingTiles(plan.kernel(), taken);
+				names.addAll(staging.names());
+				body = wmmaTileBody(plan, tile, staging, taken);
+			}
+			rewrite(plan, tile, body);
 		}
 		Map<String, String> knobs = new LinkedHashMap<>();
-		knobs.put("intrinsic", MFMA);
-		knobs.put("waves", Integer.toString(waves));
+		knobs.put("intrinsic", core.intrinsic);
+		knobs.put(core.groupKnob, Integer.toString(groups));
 		knobs.put("nests", Integer.toString(plans.size()));
 		return knobs;
 	}
@@ -303,12 +386,11 @@ public final class SimtMatrixTensorize implements Pass {
 		Range columns = range(columnLoop, nest.outputs().variable(), folder.fold(nest.outputs().lower()),
 				folder.fold(nest.outputs().upper()), TILE);
 		Range steps = range(nest.reduction().loop(), nest.reduction().variable(), folder.fold(nest.reduction().lower()),
-				folder.fold(nest.reduction().upper()), STEPS);
-		if (!nest.accumulatorType().equals("float") || !nest.left().elementType().equals("float")
-				|| !nest.right().elementType().equals("float")) {
+				folder.fold(nest.reduction().upper()), core.steps);
+		if (!core.takes(nest)) {
 			throw PassRefusal.at(nest.reduction().loop(), "the product of " + nest.left().elementType() + " and "
-					+ nest.right().elementType() + " accumulated in " + nest.accumulatorType() + " is not the float "
-					+ "product of " + MFMA);
+					+ nest.right().elementType() + " accumulated in " + nest.accumulatorType() + " is not the "
+					+ core.factorType + " product accumulated in float of " + core.intrinsic);
 		}
 		Factor rowFactor = indexedByOnly(nest, rows, columns);
 		Factor columnFactor = indexedByOnly(nest, columns, rows);
@@ -460,31 +542,33 @@ public final class SimtMatrixTensorize implements Pass {
 
 	// ------------------------------------------------------------------ the rewrite
 
-	private void rewrite(Plan plan, String vectorType, Set<String> taken) {
-		String tile = fresh(taken, "tile");
-		String waveIndex = "(" + GLOBAL_INDEX + ") / " + WAVE;
-		String waveStride = GLOBAL_STRIDE + " / " + WAVE;
+	/**
+	 * The grid-stride loop strided over lane groups, each running {@code body} for its tile number {@code tile},
+	 * and the launches resized.
+	 */
+	private void rewrite(Plan plan, String tile, String body) {
+		String waveIndex = "(" + GLOBAL_INDEX + ") / " + core.lanes;
+		String waveStride = GLOBAL_STRIDE + " / " + core.lanes;
 		ForStatement bound = plan.bound().loop();
 		Declarator variable = bound.getInitDeclaration().getDeclarators().get(0);
-		String body = tileBody(plan, tile, vectorType, taken);
 		if (plan.rowsAreBound()) {
 			variable.setName(tile);
 			variable.setInitializer(expression(waveIndex));
 			bound.setCondition(expression(tile + " < " + plan.tiles()));
 			bound.setUpdate(expression(tile + " += " + waveStride));
-			bound.setBody(Snippets.statements("{\n" + body + "}\n", Dialect.HIP).get(0));
+			bound.setBody(Snippets.statements("{\n" + body + "}\n", core.dialect).get(0));
 		} else {
 			Expression lower = plan.bound().lower();
 			variable.setInitializer(
 					expression(lower == null ? waveIndex : "(" + printer.expression(lower) + ") + " + waveIndex));
 			bound.setUpdate(expression(plan.bound().variable() + " += " + waveStride));
 			EcoreUtil.replace(plan.rowLoop(), Snippets.statements("for (int " + tile + " = 0; " + tile + " < " + plan.tiles()
-					+ "; ++" + tile + ") {\n" + body + "}\n", Dialect.HIP).get(0));
+					+ "; ++" + tile + ") {\n" + body + "}\n", core.dialect).get(0));
 		}
-		long blocks = Math.min(MAX_BLOCKS, Math.max(1, (plan.items() + waves - 1) / waves));
+		long blocks = Math.min(MAX_BLOCKS, Math.max(1, (plan.items() + groups - 1) / groups));
 		for (KernelLaunch launch : plan.launches()) {
 			launch.getConfig().set(0, expression(Long.toString(blocks)));
-			launch.getConfig().set(1, expression(Integer.toString(WAVE * waves)));
+			launch.getConfig().set(1, expression(Integer.toString(core.lanes * groups)));
 		}
 	}
 
@@ -492,7 +576,7 @@ public final class SimtMatrixTensorize implements Pass {
 	 * One wavefront's 16x16 tile number {@code tile}: the accumulators from the initial value, the MFMA steps over
 	 * the reduction, the finish for each lane's four outputs.
 	 */
-	private String tileBody(Plan plan, String tile, String vectorType, Set<String> taken) {
+	private String mfmaTileBody(Plan plan, String tile, String vectorType, Set<String> taken) {
 		DotProductNest nest = plan.nest();
 		Range rows = plan.rows();
 		Range columns = plan.columns();
@@ -506,30 +590,25 @@ public final class SimtMatrixTensorize implements Pass {
 		String accumulators = fresh(taken, nest.accumulator() + "_tile");
 		String r = fresh(taken, "r");
 		String step = fresh(taken, k + "0");
-		long columnTiles = columns.blocks();
 		String outputRow = "int " + i + " = " + tileRow + " + 4 * (" + lane + " / 16) + " + r + ";\n";
 		String outputColumn = "int " + j + " = " + tileColumn + " + " + lane + " % 16;\n";
 		StringBuilder text = new StringBuilder();
-		text.append("int ").append(lane).append(" = threadIdx.x % ").append(WAVE).append(";\n");
-		text.append("int ").append(tileRow).append(" = ").append(offset(rows.lower())).append(tile).append(" / ")
-				.append(columnTiles).append(" * ").append(TILE).append(";\n");
-		text.append("int ").append(tileColumn).append(" = ").append(offset(columns.lower())).append(tile).append(" % ")
-				.append(columnTiles).append(" * ").append(TILE).append(";\n");
+		text.append(tileOrigin(plan, tile, lane, tileRow, tileColumn));
 		// the accumulators: each lane's four outputs start at the initial value
 		text.append(vectorType).append(' ').append(accumulators).append(";\n");
 		text.append(forEachRegister(r)).append(Snippets.mentions(nest.initial(), i) ? outputRow : "")
 				.append(Snippets.mentions(nest.initial(), j) ? outputColumn : "").append(accumulators).append("[").append(r)
-				.append("] = ").append(guarded(nest.initial(), raggedOf(nest.initial(), rows, columns))).append(";\n}\n");
+				.append("] = ").append(guarded(nest.initial(), raggedOf(nest.initial(), rows, columns), "0.0f")).append(";\n}\n");
 		// the reduction: lane l loads row l % 16 and column l % 16 of step l / 16
 		text.append("for (int ").append(step).append(" = ").append(steps.lower()).append("; ").append(step).append(" < ")
-				.append(steps.upper()).append("; ").append(step).append(" += ").append(STEPS).append(") {\n");
+				.append(steps.upper()).append("; ").append(step).append(" += ").append(core.steps).append(") {\n");
 		text.append("int ").append(i).append(" = ").append(tileRow).append(" + ").append(lane).append(" % 16;\n");
 		text.append(outputColumn);
 		text.append("int ").append(k).append(" = ").append(step).append(" + ").append(lane).append(" / 16;\n");
 		// a step beyond the reduction must add nothing, whichever factor reads it
-		text.append(accumulators).append(" = ").append(MFMA).append("(")
-				.append(guarded(plan.rowFactor().load(), ragged(rows, steps))).append(", ")
-				.append(guarded(plan.columnFactor().load(), ragged(columns, steps))).append(", ").append(accumulators)
+		text.append(accumulators).append(" = ").append(core.intrinsic).append("(")
+				.append(guarded(plan.rowFactor().load(), ragged(rows, steps), "0.0f")).append(", ")
+				.append(guarded(plan.columnFactor().load(), ragged(columns, steps), "0.0f")).append(", ").append(accumulators)
 				.append(", 0, 0, 0);\n}\n");
 		// the finish: lane l holds rows 4 * (l / 16) + r of column l % 16
 		text.append(forEachRegister(r)).append(outputRow).append(outputColumn);
@@ -538,6 +617,112 @@ public final class SimtMatrixTensorize implements Pass {
 				+ printer.statement(nest.finish(), 0);
 		text.append(outputGuards.isEmpty() ? finish : "if (" + conjunction(outputGuards) + ") {\n" + finish + "}\n");
 		text.append("}\n");
+		return text.toString();
+	}
+
+	/** The lane within its group, and the first row and column of the group's tile number {@code tile}. */
+	private String tileOrigin(Plan plan, String tile, String lane, String tileRow, String tileColumn) {
+		long columnTiles = plan.columns().blocks();
+		return "int " + lane + " = threadIdx.x % " + core.lanes + ";\n"
+				+ "int " + tileRow + " = " + offset(plan.rows().lower()) + tile + " / " + columnTiles + " * " + TILE + ";\n"
+				+ "int " + tileColumn + " = " + offset(plan.columns().lower()) + tile + " % " + columnTiles + " * " + TILE
+				+ ";\n";
+	}
+
+	/**
+	 * Shared memory through which a warp's lanes hand wmma its tiles: per warp of the block a 16x16 tile of each
+	 * factor (half) and of the accumulator (float), row-major. The lanes fill them element by element with the
+	 * nest's own subscripts, so that any layout of the factors works.
+	 */
+	private record StagingTiles(String rowFactor, String columnFactor, String accumulator) {
+		List<String> names() {
+			return List.of(rowFactor, columnFactor, accumulator);
+		}
+	}
+
+	/** Declares the staging tiles of {@code warps} warps at the top of the kernel. */
+	private StagingTiles stagingTiles(FunctionDefinition kernel, Set<String> taken) {
+		StagingTiles tiles = new StagingTiles(fresh(taken, "row_tiles"), fresh(taken, "column_tiles"),
+				fresh(taken, "accumulator_tiles"));
+		String size = "[" + groups + "][" + TILE * TILE + "];\n";
+		kernel.getBody().getStatements().addAll(0, Snippets.statements("__shared__ __half " + tiles.rowFactor() + size
+				+ "__shared__ __half " + tiles.columnFactor() + size + "__shared__ float " + tiles.accumulator() + size,
+				core.dialect));
+		return tiles;
+	}
+
+	/**
+	 * One warp's 16x16 tile number {@code tile}: the accumulator fragment loaded from the initial values, for every
+	 * 16 reduction steps the factors' 16x16 slices staged and multiplied into it, then the finish for the 8 outputs
+	 * of each lane, read back from shared memory. {@code __syncwarp()} orders the lanes' stores and the warp-wide
+	 * loads between them.
+	 */
+	private String wmmaTileBody(Plan plan, String tile, StagingTiles staging, Set<String> taken) {
+		DotProductNest nest = plan.nest();
+		Range rows = plan.rows();
+		Range columns = plan.columns();
+		Range steps = plan.steps();
+		String i = rows.variable();
+		String j = columns.variable();
+		String k = steps.variable();
+		String lane = fresh(taken, "lane");
+		String warp = fresh(taken, "warp");
+		String tileRow = fresh(taken, "tile_row");
+		String tileColumn = fresh(taken, "tile_col");
+		String element = fresh(taken, "e");
+		String step = fresh(taken, k + "0");
+		String accumulator = fresh(taken, nest.accumulator() + "_frag");
+		String rowFragment = fresh(taken, "row_frag");
+		String columnFragment = fresh(taken, "column_frag");
+		String wmma = "nvcuda::wmma::";
+		String eachElement = "for (int " + element + " = " + lane + "; " + element + " < " + TILE * TILE + "; " + element
+				+ " += " + core.lanes + ") {\n";
+		String outputRow = "int " + i + " = " + tileRow + " + " + element + " / " + TILE + ";\n";
+		String outputColumn = "int " + j + " = " + tileColumn + " + " + element + " % " + TILE + ";\n";
+		String accumulators = staging.accumulator() + "[" + warp + "]";
+		StringBuilder text = new StringBuilder(tileOrigin(plan, tile, lane, tileRow, tileColumn));
+		text.append("int ").append(warp).append(" = threadIdx.x / ").append(core.lanes).append(";\n");
+		text.append(wmma).append("fragment<").append(wmma).append("accumulator, 16, 16, 16, float> ").append(accumulator)
+				.append(";\n");
+		// the initial values, through shared memory into the accumulator fragment
+		text.append(eachElement).append(Snippets.mentions(nest.initial(), i) ? outputRow : "")
+				.append(Snippets.mentions(nest.initial(), j) ? outputColumn : "").append(accumulators).append("[")
+				.append(element).append("] = ").append(guarded(nest.initial(), raggedOf(nest.initial(), rows, columns), "0.0f"))
+				.append(";\n}\n__syncwarp();\n");
+		text.append(wmma).append("load_matrix_sync(").append(accumulator).append(", ").append(accumulators).append(", ")
+				.append(TILE).append(", ").append(wmma).append("mem_row_major);\n");
+		// the reduction: 16 steps a call; steps beyond the reduction load zeros, whichever factor reads them
+		text.append("for (int ").append(step).append(" = ").append(steps.lower()).append("; ").append(step).append(" < ")
+				.append(steps.upper()).append("; ").append(step).append(" += ").append(core.steps).append(") {\n");
+		text.append("__syncwarp();\n");
+		text.append(eachElement).append(outputRow).append("int ").append(k).append(" = ").append(step).append(" + ")
+				.append(element).append(" % ").append(TILE).append(";\n").append(staging.rowFactor()).append("[")
+				.append(warp).append("][").append(element).append("] = ")
+				.append(guarded(plan.rowFactor().load(), ragged(rows, steps), "(__half)0.0f")).append(";\n}\n");
+		text.append(eachElement).append("int ").append(k).append(" = ").append(step).append(" + ").append(element)
+				.append(" / ").append(TILE).append(";\n").append(outputColumn).append(staging.columnFactor()).append("[")
+				.append(warp).append("][").append(element).append("] = ")
+				.append(guarded(plan.columnFactor().load(), ragged(columns, steps), "(__half)0.0f")).append(";\n}\n");
+		text.append("__syncwarp();\n");
+		text.append(wmma).append("fragment<").append(wmma).append("matrix_a, 16, 16, 16, __half, ").append(wmma)
+				.append("row_major> ").append(rowFragment).append(";\n");
+		text.append(wmma).append("fragment<").append(wmma).append("matrix_b, 16, 16, 16, __half, ").append(wmma)
+				.append("row_major> ").append(columnFragment).append(";\n");
+		text.append(wmma).append("load_matrix_sync(").append(rowFragment).append(", ").append(staging.rowFactor())
+				.append("[").append(warp).append("], ").append(TILE).append(");\n");
+		text.append(wmma).append("load_matrix_sync(").append(columnFragment).append(", ").append(staging.columnFactor())
+				.append("[").append(warp).append("], ").append(TILE).append(");\n");
+		text.append(core.intrinsic).append("(").append(accumulator).append(", ").append(rowFragment).append(", ")
+				.append(columnFragment).append(", ").append(accumulator).append(");\n}\n");
+		// the finish: lane l holds outputs l, l + 32, ... of the tile, row-major
+		text.append(wmma).append("store_matrix_sync(").append(accumulators).append(", ").append(accumulator).append(", ")
+				.append(TILE).append(", ").append(wmma).append("mem_row_major);\n__syncwarp();\n");
+		text.append(eachElement).append(outputRow).append(outputColumn);
+		List<Range> outputGuards = ragged(rows, columns);
+		String finish = "float " + nest.accumulator() + " = " + accumulators + "[" + element + "];\n"
+				+ printer.statement(nest.finish(), 0);
+		text.append(outputGuards.isEmpty() ? finish : "if (" + conjunction(outputGuards) + ") {\n" + finish + "}\n");
+		text.append("}\n__syncwarp();\n"); // the next tile's initial values overwrite the accumulator tile
 		return text.toString();
 	}
 
@@ -555,10 +740,10 @@ public final class SimtMatrixTensorize implements Pass {
 		return "for (int " + r + " = 0; " + r + " < 4; ++" + r + ") {\n";
 	}
 
-	/** {@code e}, or {@code (guards) ? e : 0.0f} so that lanes beyond the bounds read nothing. */
-	private String guarded(Expression e, List<Range> guards) {
+	/** {@code e}, or {@code (guards) ? e : zero} so that lanes beyond the bounds read nothing. */
+	private String guarded(Expression e, List<Range> guards, String zero) {
 		return guards.isEmpty() ? printer.expression(e)
-				: "(" + conjunction(guards) + ") ? " + printer.expression(e) + " : 0.0f";
+				: "(" + conjunction(guards) + ") ? " + printer.expression(e) + " : " + zero;
 	}
 
 	private static String conjunction(List<Range> guards) {
@@ -594,11 +779,11 @@ public final class SimtMatrixTensorize implements Pass {
 		return name;
 	}
 
-	private static Expression expression(String text) {
-		return Snippets.expression(text, Dialect.HIP);
+	private Expression expression(String text) {
+		return Snippets.expression(text, core.dialect);
 	}
 
-	private static String fresh(Set<String> taken, String base) {
-		return Snippets.freshName(taken, base, Dialect.HIP);
+	private String fresh(Set<String> taken, String base) {
+		return Snippets.freshName(taken, base, core.dialect);
 	}
 }

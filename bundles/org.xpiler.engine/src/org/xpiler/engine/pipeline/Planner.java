@@ -95,8 +95,8 @@ public final class Planner {
 		} else {
 			lifted.add(new Stage(LoopBind.options(to, buffers), to));
 		}
-		if (to == Dialect.HIP) {
-			lifted.add(new Stage(SimtMatrixTensorize.options(), Dialect.HIP, true));
+		if (to == Dialect.HIP || to == Dialect.CUDA) {
+			lifted.add(new Stage(SimtMatrixTensorize.options(to), to, true));
 		}
 		if (to == Dialect.BANG) {
 			lifted.add(new Stage(BangTensorize.options(), Dialect.BANG, true));

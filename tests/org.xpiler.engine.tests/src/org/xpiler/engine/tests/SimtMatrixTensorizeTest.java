@@ -19,6 +19,7 @@ import org.xpiler.devices.RunRequest;
 import org.xpiler.devices.VirtualDevice;
 import org.xpiler.engine.passes.LoopBind;
 import org.xpiler.engine.passes.SimtMatrixTensorize;
+import org.xpiler.engine.passes.SimtMatrixTensorize.MatrixCore;
 import org.xpiler.engine.pipeline.StepRecord;
 import org.xpiler.engine.pipeline.Translator;
 import org.xpiler.lang.dialect.Dialect;
@@ -129,7 +130,7 @@ public class SimtMatrixTensorizeTest {
 	}
 
 	private static String tensorize(String source) {
-		return tensorize(source, new SimtMatrixTensorize(4), "4", "1");
+		return tensorize(source, new SimtMatrixTensorize(MatrixCore.MFMA, 4), "4", "1");
 	}
 
 	/** hipcc (compile only) accepts the output, where it is installed. */
@@ -144,7 +145,7 @@ public class SimtMatrixTensorizeTest {
 
 	private static String refusal(String hip) {
 		TranslationUnit unit = PassTesting.parse(hip, Dialect.HIP);
-		return new SimtMatrixTensorize(4).refusal(unit, Dialect.HIP, Dialect.HIP).orElseThrow();
+		return new SimtMatrixTensorize(MatrixCore.MFMA, 4).refusal(unit, Dialect.HIP, Dialect.HIP).orElseThrow();
 	}
 
 	@Test
@@ -260,7 +261,7 @@ public class SimtMatrixTensorizeTest {
 				        }
 				    }
 				}
-				""", new SimtMatrixTensorize(1), "1", "2");
+				""", new SimtMatrixTensorize(MatrixCore.MFMA, 1), "1", "2");
 		assertEquals(1, hip.split("typedef float floatx4", -1).length - 1, hip);
 		// bound over columns j: j takes the rows of the tile, the outputs loop i the columns
 		assertTrue(hip.contains(MFMA + "(B[j * 8 + k], A[k * 48 + i], acc_tile, 0, 0, 0);"), hip);
@@ -277,7 +278,8 @@ public class SimtMatrixTensorizeTest {
 				    gemm<<<1, 256>>>(A, B, C);
 				}
 				""";
-		assertEquals("line 6: the product of double and double accumulated in double is not the float product of " + MFMA,
+		assertEquals("line 6: the product of double and double accumulated in double is not the float product accumulated "
+				+ "in float of " + MFMA,
 				refusal("""
 						__global__ void gemm(const double *A, const double *B, double *C)
 						{
@@ -333,7 +335,7 @@ public class SimtMatrixTensorizeTest {
 						}
 						""" + floats));
 		assertEquals("no matrix product (for j { acc = init; for k: acc += x[..] * y[..]; finish }) inside a loop over "
-				+ "rows in the grid-stride loop of a __global__ kernel", new SimtMatrixTensorize(4)
+				+ "rows in the grid-stride loop of a __global__ kernel", new SimtMatrixTensorize(MatrixCore.MFMA, 4)
 						.refusal(bound("""
 								extern "C" void gemv_kernel(const float* A, const float* x, float* y)
 								{
@@ -347,7 +349,7 @@ public class SimtMatrixTensorizeTest {
 								}
 								"""), Dialect.HIP, Dialect.HIP).orElseThrow());
 		assertEquals("tensorizes HIP kernels (HIP to HIP) only",
-				new SimtMatrixTensorize(4).refusal(bound(GEMM), Dialect.CUDA, Dialect.CUDA).orElseThrow());
+				new SimtMatrixTensorize(MatrixCore.MFMA, 4).refusal(bound(GEMM), Dialect.CUDA, Dialect.CUDA).orElseThrow());
 	}
 
 	@Test
@@ -361,9 +363,72 @@ public class SimtMatrixTensorizeTest {
 		assertTrue(result.output().orElseThrow().contains(MFMA), result.output().orElseThrow());
 	}
 
+	// ------------------------------------------------------------------ CUDA: wmma on half
+
+	/** A half GEMM with ragged rows and steps (40 x 48, 72 steps) and a ReLU finish. */
+	private static final String HALF_GEMM = """
+			extern "C" void hgemm_kernel(const _Float16* A, const _Float16* B, float* C)
+			{
+			    for (int i = 0; i < 40; ++i) {
+			        for (int j = 0; j < 48; ++j) {
+			            float acc = 0.0f;
+			            for (int k = 0; k < 72; ++k) {
+			                acc += (float)A[i * 72 + k] * (float)B[k * 48 + j];
+			            }
+			            C[i * 48 + j] = acc > 0.0f ? acc : 0.0f;
+			        }
+			    }
+			}
+			""";
+
+	/** The C++ program bound to a CUDA kernel and wrapper by loop bind, read back. */
+	private static TranslationUnit boundForCuda(String source) {
+		TranslationUnit unit = PassTesting.parse(source, Dialect.VNNI);
+		LoopBind.options(Dialect.CUDA, buffers(source)).get(0).apply(unit, Dialect.VNNI, Dialect.CUDA);
+		return PassTesting.parse(Dialect.CUDA.printer().print(unit), Dialect.CUDA);
+	}
+
+	@Test
+	public void halfProductsRunOnWmmaOneWarpPerTileStagedThroughSharedMemory() {
+		TranslationUnit unit = boundForCuda(HALF_GEMM);
+		SimtMatrixTensorize pass = SimtMatrixTensorize.options(Dialect.CUDA).get(0);
+		assertEquals(Optional.empty(), pass.refusal(unit, Dialect.CUDA, Dialect.CUDA));
+		assertEquals(Map.of("intrinsic", "nvcuda::wmma::mma_sync", "warps", "4", "nests", "1"),
+				pass.apply(unit, Dialect.CUDA, Dialect.CUDA));
+		String cuda = Dialect.CUDA.printer().print(unit);
+		assertTrue(cuda.contains("#include <mma.h>"), cuda);
+		assertTrue(cuda.contains("__shared__ __half row_tiles[4][256];"), cuda);
+		// rows and steps beyond the bounds load zeros; rows beyond them store nothing
+		assertTrue(cuda.contains("row_tiles[warp][e] = (i < 40 && k < 72) ? A[i * 72 + k] : (__half)0.0f;"), cuda);
+		assertTrue(cuda.contains("nvcuda::wmma::mma_sync(acc_frag, row_frag, column_frag, acc_frag);"), cuda);
+		assertTrue(cuda.contains("if (i < 40) {"), cuda);
+		// 3 x 3 tiles, one per warp, four warps a block
+		assertTrue(cuda.contains("hgemm<<<3, 128>>>"), cuda);
+		PassTesting.assertVerifies(HALF_GEMM, Dialect.VNNI, cuda, Dialect.CUDA);
+		CompileOnlyDevice nvcc = CompileOnlyDevice.nvcc();
+		if (nvcc.unavailableReason().isEmpty()) {
+			CompileResult compiled = nvcc.compile(new KernelSource(Path.of("output.cu"), Dialect.CUDA, cuda));
+			assertTrue(compiled.success(), () -> compiled.diagnostics() + "\n" + compiled.output() + "\n" + cuda);
+		}
+	}
+
+	@Test
+	public void wmmaTakesHalfFactorsOnlyAndTheTranslatorUsesItForCuda() {
+		// float factors would lose precision in half (or tf32): the loops stay as loop bind left them
+		TranslationUnit floats = boundForCuda(HALF_GEMM.replace("_Float16", "float"));
+		assertTrue(SimtMatrixTensorize.options(Dialect.CUDA).get(0).refusal(floats, Dialect.CUDA, Dialect.CUDA).isPresent());
+		Translator.Result result = new Translator()
+				.translate(new KernelSource(Path.of("hgemm.cpp"), Dialect.VNNI, HALF_GEMM), Dialect.CUDA, 3);
+		assertTrue(result.record().verified(), result.record().reason());
+		List<String> passes = result.record().steps().stream().filter(StepRecord::accepted).map(StepRecord::pass)
+				.toList();
+		assertEquals("tensorize", passes.get(passes.size() - 1), passes.toString());
+		assertTrue(result.output().orElseThrow().contains("nvcuda::wmma::mma_sync"), result.output().orElseThrow());
+	}
+
 	@Test
 	public void optionsTryFourWavefrontsPerBlockThenOne() {
-		List<String> launches = SimtMatrixTensorize.options().stream().map(pass -> {
+		List<String> launches = SimtMatrixTensorize.options(Dialect.HIP).stream().map(pass -> {
 			TranslationUnit unit = bound(RAGGED_GEMM);
 			String waves = pass.apply(unit, Dialect.HIP, Dialect.HIP).get("waves");
 			String hip = Dialect.HIP.printer().print(unit);
