@@ -151,6 +151,10 @@ final class Calls {
 		if (type.isPresent()) {
 			return construct(type.get(), args, site);
 		}
+		Optional<VectorTypes.Vector> made = VectorTypes.madeBy(name);
+		if (made.isPresent() && args.size() == made.get().lanes()) {
+			return construct(made.get().struct(), args, site);
+		}
 		Ex builtin = builtins.call(name, args, site);
 		if (builtin != null) {
 			return builtin;

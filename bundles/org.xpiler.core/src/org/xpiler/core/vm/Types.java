@@ -33,22 +33,9 @@ import org.xpiler.lang.parsing.TemplateArguments;
  * parameters bound at instantiation, the CUDA vector structs, pointers and arrays.
  */
 final class Types {
-	private static final Map<String, VmType> STRUCTS = Map.ofEntries(
-			Map.entry("dim3", VmType.Struct.ofLanes("dim3", ElementType.U32, 3, 4)),
-			Map.entry("uint3", VmType.Struct.ofLanes("uint3", ElementType.U32, 3, 4)),
-			Map.entry("cnrtDim3_t", VmType.Struct.ofLanes("cnrtDim3_t", ElementType.U32, 3, 4)),
-			Map.entry("float2", VmType.Struct.ofLanes("float2", ElementType.F32, 2, 8)),
-			Map.entry("float3", VmType.Struct.ofLanes("float3", ElementType.F32, 3, 4)),
-			Map.entry("float4", VmType.Struct.ofLanes("float4", ElementType.F32, 4, 16)),
-			Map.entry("double2", VmType.Struct.ofLanes("double2", ElementType.F64, 2, 16)),
-			Map.entry("int2", VmType.Struct.ofLanes("int2", ElementType.I32, 2, 8)),
-			Map.entry("int3", VmType.Struct.ofLanes("int3", ElementType.I32, 3, 4)),
-			Map.entry("int4", VmType.Struct.ofLanes("int4", ElementType.I32, 4, 16)),
-			Map.entry("uint2", VmType.Struct.ofLanes("uint2", ElementType.U32, 2, 8)),
-			Map.entry("uint4", VmType.Struct.ofLanes("uint4", ElementType.U32, 4, 16)),
-			Map.entry("char4", VmType.Struct.ofLanes("char4", ElementType.I8, 4, 4)),
-			Map.entry("uchar4", VmType.Struct.ofLanes("uchar4", ElementType.U8, 4, 4)),
-			Map.entry("short2", VmType.Struct.ofLanes("short2", ElementType.I16, 2, 4)));
+	/** The launch-geometry structs; the vector structs are {@link VectorTypes}. */
+	private static final Map<String, VmType> STRUCTS = Map.of("dim3", VmType.Struct.ofLanes("dim3", ElementType.U32, 3, 4),
+			"cnrtDim3_t", VmType.Struct.ofLanes("cnrtDim3_t", ElementType.U32, 3, 4));
 
 	private final Program program;
 	/** The file's structs, laid out once. */
@@ -133,6 +120,10 @@ final class Types {
 		VmType struct = STRUCTS.get(name);
 		if (struct != null) {
 			return struct;
+		}
+		Optional<VectorTypes.Vector> vector = VectorTypes.named(name);
+		if (vector.isPresent()) {
+			return vector.get().struct();
 		}
 		VmType.Struct laidOut = userStructs.get(name);
 		if (laidOut != null) {

@@ -158,6 +158,7 @@ public final class LoopBind implements Pass {
 	public Map<String, String> apply(TranslationUnit unit, Dialect from, Dialect to) {
 		PortableMath.rewrite(unit, from, to);
 		String halfHeader = HalfPrecision.lower(unit, to);
+		VectorStructs.dropWhereDeclared(unit, to);
 		Snippets.flattenNamespaces(unit); // the items are written out one by one
 		EntryPoint entry = EntryPoint.find(unit, Optional.empty());
 		FunctionDefinition f = entry.function();

@@ -44,6 +44,7 @@ import org.xpiler.lang.kernel.TemplateArgument;
 import org.xpiler.lang.kernel.TemplateId;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.kernel.WhileStatement;
 import org.xpiler.lang.parsing.StructDefinitions;
@@ -109,6 +110,7 @@ final class SimtLoops {
 		PortableMath.rewrite(unit, from, Dialect.VNNI);
 		HalfPrecision.lift(unit, from);
 		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
+		out.append(VectorStructs.definitions(unit));
 		for (TopLevel item : items) {
 			switch (item) {
 			case Directive d when d.getText().contains("cuda") || d.getText().contains("hip/")
@@ -614,15 +616,38 @@ final class SimtLoops {
 						throw PassRefusal.at(args.get(i), "the launch arguments reuse the kernel's parameter name " + earlier);
 					}
 				}
-				if (!arg.equals(name)) {
+				String retyped = retyped(params.get(i), args.get(i));
+				if (!arg.equals(name) || retyped != null) {
 					if (Snippets.mentions(args.get(i), name)) {
 						// (const float *)x for the parameter x: the declaration would read itself
 						name = renameParameter(params.get(i));
 					}
-					out.append(printer.parameter(params.get(i))).append(" = ").append(arg).append(";\n");
+					out.append(printer.parameter(params.get(i))).append(" = ")
+							.append(retyped != null ? "(" + retyped + ")" + arg : arg).append(";\n");
 					bound.add(name);
 				}
 			}
+		}
+
+		/**
+		 * The pointer type of {@code p} when the buffer {@code arg} names has another element type (a float buffer
+		 * that the kernel reads as float4), so that binding it needs a cast; else null.
+		 */
+		private String retyped(Parameter p, Expression arg) {
+			if (p.getDeclarator().getPointers().isEmpty() || !(arg instanceof Name buffer)) {
+				return null;
+			}
+			Declarator declared = Snippets.visibleDeclaration(buffer.getName(), buffer);
+			TypeSpecifier type = declared == null ? null
+					: declared.eContainer() instanceof Parameter q ? q.getType()
+							: declared.eContainer() instanceof Declaration d ? d.getType() : null;
+			int levels = declared == null ? 0 : declared.getPointers().size() + declared.getDimensions().size();
+			if (type == null || type.getName().equals(p.getType().getName())
+					|| levels != p.getDeclarator().getPointers().size()) {
+				return null;
+			}
+			String written = printer.parameter(p);
+			return written.substring(0, written.lastIndexOf(p.getDeclarator().getName())).strip();
 		}
 
 		/** Gives {@code p} a name of its own in the kernel body (not where a local hides it); returns the name. */

@@ -691,6 +691,38 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void makeFloat4AndMakeInt2BuildVectorsLaneByLane() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("make.cu", """
+				__global__ void pack(const float* in, float4* out, int2* ids)
+				{
+				    int i = threadIdx.x;
+				    out[i] = make_float4(in[i], 2.0f * in[i], 0.0f, 1.0f);
+				    ids[i] = make_int2(i, 3.7f);
+				}
+				extern "C" void pack_kernel(const float* in, float* out, int* ids)
+				{
+				    float* d_in; float4* d_out; int2* d_ids;
+				    cudaMalloc(&d_in, 32 * sizeof(float));
+				    cudaMalloc(&d_out, 32 * sizeof(float4));
+				    cudaMalloc(&d_ids, 32 * sizeof(int2));
+				    cudaMemcpy(d_in, in, 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    pack<<<1, 32>>>(d_in, d_out, d_ids);
+				    cudaMemcpy(out, d_out, 32 * sizeof(float4), cudaMemcpyDeviceToHost);
+				    cudaMemcpy(ids, d_ids, 32 * sizeof(int2), cudaMemcpyDeviceToHost);
+				}
+				"""), Map.of(), 9, RunRequest.of(List.of()));
+		float[] in = floatsOf(report.buffers().get(0).buffer());
+		float[] out = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(in[5], out[20]);
+		assertEquals(2.0f * in[5], out[21]);
+		assertEquals(1.0f, out[23]);
+		java.nio.ByteBuffer ids = java.nio.ByteBuffer.wrap(report.buffers().get(2).buffer().contents())
+				.order(java.nio.ByteOrder.LITTLE_ENDIAN);
+		assertEquals(5, ids.getInt(40));
+		assertEquals(3, ids.getInt(44), "3.7f converts to the int lane as C does");
+	}
+
+	@Test
 	public void symbolCopiesFillConstantMemoryAtAnOffsetAndReadDeviceVariablesBack() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("shift.cu", """
 				__constant__ float c_bias[2][32];

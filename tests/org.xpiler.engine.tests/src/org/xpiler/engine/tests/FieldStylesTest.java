@@ -826,4 +826,36 @@ public class FieldStylesTest {
 		assertTrue(record.reason().contains("line 7: cudaMalloc is used as a value where it cannot move to a statement"),
 				record.reason());
 	}
+
+	// ------------------------------------------------------------------ vector structs
+
+	@Test
+	public void cudaVectorStructsAreDefinedWhereTheTargetLacksThem() {
+		String cuda = """
+				__global__ void pack(const float* x, float4* y) {
+				    int i = threadIdx.x;
+				    float4 v = reinterpret_cast<const float4*>(x)[i];
+				    y[i] = make_float4(v.w, v.z, v.y, v.x * 2.0f);
+				}
+				extern "C" void pack_kernel(const float* x, float* y) {
+				    float *dx; float4 *dy;
+				    cudaMalloc(&dx, 256 * sizeof(float)); cudaMalloc(&dy, 64 * sizeof(float4));
+				    cudaMemcpy(dx, x, 256 * sizeof(float), cudaMemcpyHostToDevice);
+				    pack<<<1, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 64 * sizeof(float4), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		String cpp = verified("pack.cu", cuda, Dialect.VNNI).output().orElseThrow();
+		assertTrue(cpp.contains("struct float4 {\n    float x;\n    float y;\n    float z;\n    float w;\n};"), cpp);
+		assertTrue(cpp.contains("float4 make_float4(float x, float y, float z, float w) {"), cpp);
+		// the host buffer y is a float array; the kernel writes it as float4
+		assertTrue(cpp.contains("float4 *y_arg = (float4 *)y;"), cpp);
+		String bang = verified("pack.cu", cuda, Dialect.BANG).output().orElseThrow();
+		assertTrue(bang.contains("__mlu_func__ float4 make_float4("), bang);
+		// CUDA declares them: the definitions go again when the C++ is bound to CUDA
+		String back = verified("pack.cpp", cpp, Dialect.CUDA).output().orElseThrow();
+		assertFalse(back.contains("struct float4"), back);
+		assertFalse(back.contains("make_float4(float x"), back);
+	}
 }
