@@ -584,27 +584,26 @@ public final class SimtMatrixTensorize implements Pass {
 		String i = rows.variable();
 		String j = columns.variable();
 		String k = steps.variable();
-		String lane = fresh(taken, "lane");
-		String tileRow = fresh(taken, "tile_row");
-		String tileColumn = fresh(taken, "tile_col");
+		TileFrame frame = frame(plan, taken);
+		String lane = frame.lane();
+		String tileRow = frame.tileRow();
+		String tileColumn = frame.tileColumn();
 		String accumulators = fresh(taken, nest.accumulator() + "_tile");
 		String r = fresh(taken, "r");
-		String step = fresh(taken, k + "0");
 		String outputRow = "int " + i + " = " + tileRow + " + 4 * (" + lane + " / 16) + " + r + ";\n";
 		String outputColumn = "int " + j + " = " + tileColumn + " + " + lane + " % 16;\n";
 		StringBuilder text = new StringBuilder();
-		text.append(tileOrigin(plan, tile, lane, tileRow, tileColumn));
+		text.append(tileOrigin(plan, tile, frame));
 		// the accumulators: each lane's four outputs start at the initial value
 		text.append(vectorType).append(' ').append(accumulators).append(";\n");
 		text.append(forEachRegister(r)).append(Snippets.mentions(nest.initial(), i) ? outputRow : "")
 				.append(Snippets.mentions(nest.initial(), j) ? outputColumn : "").append(accumulators).append("[").append(r)
 				.append("] = ").append(guarded(nest.initial(), raggedOf(nest.initial(), rows, columns), "0.0f")).append(";\n}\n");
 		// the reduction: lane l loads row l % 16 and column l % 16 of step l / 16
-		text.append("for (int ").append(step).append(" = ").append(steps.lower()).append("; ").append(step).append(" < ")
-				.append(steps.upper()).append("; ").append(step).append(" += ").append(core.steps).append(") {\n");
+		text.append(stepLoop(plan, frame));
 		text.append("int ").append(i).append(" = ").append(tileRow).append(" + ").append(lane).append(" % 16;\n");
 		text.append(outputColumn);
-		text.append("int ").append(k).append(" = ").append(step).append(" + ").append(lane).append(" / 16;\n");
+		text.append("int ").append(k).append(" = ").append(frame.step()).append(" + ").append(lane).append(" / 16;\n");
 		// a step beyond the reduction must add nothing, whichever factor reads it
 		text.append(accumulators).append(" = ").append(core.intrinsic).append("(")
 				.append(guarded(plan.rowFactor().load(), ragged(rows, steps), "0.0f")).append(", ")
@@ -620,13 +619,29 @@ public final class SimtMatrixTensorize implements Pass {
 		return text.toString();
 	}
 
+	/** The names a tile body gives its lane, the first row and column of its tile and its first reduction step. */
+	private record TileFrame(String lane, String tileRow, String tileColumn, String step) {
+	}
+
+	private TileFrame frame(Plan plan, Set<String> taken) {
+		return new TileFrame(fresh(taken, "lane"), fresh(taken, "tile_row"), fresh(taken, "tile_col"),
+				fresh(taken, plan.steps().variable() + "0"));
+	}
+
 	/** The lane within its group, and the first row and column of the group's tile number {@code tile}. */
-	private String tileOrigin(Plan plan, String tile, String lane, String tileRow, String tileColumn) {
+	private String tileOrigin(Plan plan, String tile, TileFrame frame) {
 		long columnTiles = plan.columns().blocks();
-		return "int " + lane + " = threadIdx.x % " + core.lanes + ";\n"
-				+ "int " + tileRow + " = " + offset(plan.rows().lower()) + tile + " / " + columnTiles + " * " + TILE + ";\n"
-				+ "int " + tileColumn + " = " + offset(plan.columns().lower()) + tile + " % " + columnTiles + " * " + TILE
-				+ ";\n";
+		return "int " + frame.lane() + " = threadIdx.x % " + core.lanes + ";\n"
+				+ "int " + frame.tileRow() + " = " + offset(plan.rows().lower()) + tile + " / " + columnTiles + " * " + TILE
+				+ ";\n" + "int " + frame.tileColumn() + " = " + offset(plan.columns().lower()) + tile + " % " + columnTiles
+				+ " * " + TILE + ";\n";
+	}
+
+	/** The head of the loop over the reduction, one call's steps at a time. */
+	private String stepLoop(Plan plan, TileFrame frame) {
+		Range steps = plan.steps();
+		return "for (int " + frame.step() + " = " + steps.lower() + "; " + frame.step() + " < " + steps.upper() + "; "
+				+ frame.step() + " += " + core.steps + ") {\n";
 	}
 
 	/**
@@ -665,12 +680,12 @@ public final class SimtMatrixTensorize implements Pass {
 		String i = rows.variable();
 		String j = columns.variable();
 		String k = steps.variable();
-		String lane = fresh(taken, "lane");
+		TileFrame frame = frame(plan, taken);
+		String lane = frame.lane();
+		String tileRow = frame.tileRow();
+		String tileColumn = frame.tileColumn();
 		String warp = fresh(taken, "warp");
-		String tileRow = fresh(taken, "tile_row");
-		String tileColumn = fresh(taken, "tile_col");
 		String element = fresh(taken, "e");
-		String step = fresh(taken, k + "0");
 		String accumulator = fresh(taken, nest.accumulator() + "_frag");
 		String rowFragment = fresh(taken, "row_frag");
 		String columnFragment = fresh(taken, "column_frag");
@@ -680,7 +695,7 @@ public final class SimtMatrixTensorize implements Pass {
 		String outputRow = "int " + i + " = " + tileRow + " + " + element + " / " + TILE + ";\n";
 		String outputColumn = "int " + j + " = " + tileColumn + " + " + element + " % " + TILE + ";\n";
 		String accumulators = staging.accumulator() + "[" + warp + "]";
-		StringBuilder text = new StringBuilder(tileOrigin(plan, tile, lane, tileRow, tileColumn));
+		StringBuilder text = new StringBuilder(tileOrigin(plan, tile, frame));
 		text.append("int ").append(warp).append(" = threadIdx.x / ").append(core.lanes).append(";\n");
 		text.append(wmma).append("fragment<").append(wmma).append("accumulator, 16, 16, 16, float> ").append(accumulator)
 				.append(";\n");
@@ -692,14 +707,12 @@ public final class SimtMatrixTensorize implements Pass {
 		text.append(wmma).append("load_matrix_sync(").append(accumulator).append(", ").append(accumulators).append(", ")
 				.append(TILE).append(", ").append(wmma).append("mem_row_major);\n");
 		// the reduction: 16 steps a call; steps beyond the reduction load zeros, whichever factor reads them
-		text.append("for (int ").append(step).append(" = ").append(steps.lower()).append("; ").append(step).append(" < ")
-				.append(steps.upper()).append("; ").append(step).append(" += ").append(core.steps).append(") {\n");
-		text.append("__syncwarp();\n");
-		text.append(eachElement).append(outputRow).append("int ").append(k).append(" = ").append(step).append(" + ")
+		text.append(stepLoop(plan, frame)).append("__syncwarp();\n");
+		text.append(eachElement).append(outputRow).append("int ").append(k).append(" = ").append(frame.step()).append(" + ")
 				.append(element).append(" % ").append(TILE).append(";\n").append(staging.rowFactor()).append("[")
 				.append(warp).append("][").append(element).append("] = ")
 				.append(guarded(plan.rowFactor().load(), ragged(rows, steps), "(__half)0.0f")).append(";\n}\n");
-		text.append(eachElement).append("int ").append(k).append(" = ").append(step).append(" + ").append(element)
+		text.append(eachElement).append("int ").append(k).append(" = ").append(frame.step()).append(" + ").append(element)
 				.append(" / ").append(TILE).append(";\n").append(outputColumn).append(staging.columnFactor()).append("[")
 				.append(warp).append("][").append(element).append("] = ")
 				.append(guarded(plan.columnFactor().load(), ragged(columns, steps), "(__half)0.0f")).append(";\n}\n");
