@@ -691,6 +691,39 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void logicalAndAndStreamCompactionRunFromTheirCatalogReferences() {
+		KernelRuns.Report report = new KernelRuns().run(device, source("keep.mlu", """
+				__nram__ float a[64];
+				__nram__ float positive[64];
+				__nram__ float kept[64];
+				__nram__ float both[64];
+				__mlu_global__ void keep(const float* x, float* y, float* z, int* count) {
+				    if (taskId != 0) return;
+				    __memcpy(a, x, 64 * sizeof(float), GDRAM2NRAM);
+				    __bang_write_zero(kept, 64);
+				    __bang_gt_scalar(positive, a, 0.0f, 64);
+				    count[0] = __bang_filter(kept, a, positive, 64);
+				    __bang_and(both, positive, a, 64);
+				    __memcpy(y, kept, 64 * sizeof(float), NRAM2GDRAM);
+				    __memcpy(z, both, 64 * sizeof(float), NRAM2GDRAM);
+				}
+				"""), Map.of(), 4, RunRequest.of(List.of()));
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] kept = floatsOf(report.buffers().get(1).buffer());
+		float[] both = floatsOf(report.buffers().get(2).buffer());
+		int count = java.nio.ByteBuffer.wrap(report.buffers().get(3).buffer().contents())
+				.order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+		int expected = 0;
+		for (int i = 0; i < 64; i++) {
+			if (x[i] > 0) {
+				assertEquals(x[i], kept[expected++], "the positives, in order");
+			}
+			assertEquals(x[i] > 0 ? 1.0f : 0.0f, both[i], "logical and: both non-zero");
+		}
+		assertEquals(expected, count);
+	}
+
+	@Test
 	public void makeFloat4AndMakeInt2BuildVectorsLaneByLane() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("make.cu", """
 				__global__ void pack(const float* in, float4* out, int2* ids)
