@@ -44,6 +44,9 @@ final class CatalogCalls {
 		this.program = program;
 	}
 
+	/** How a reference's function is named ({@code __memcpy_reference}), which places in it report. */
+	static final String REFERENCE_SUFFIX = "_reference";
+
 	Ex call(FunctionCompiler caller, CatalogFunction function, List<Ex> args, Expression at, int site) {
 		ExpressionCompiler ec = caller.expressions;
 		List<Signature> signatures = function.signatures();
@@ -197,8 +200,9 @@ final class CatalogCalls {
 	private CompoundStatement parsedBody(String name, int index, String body) {
 		String key = program.dialect.id() + "/" + name + "/" + index;
 		return BODIES.computeIfAbsent(key, k -> {
-			String text = "void __xpiler_reference() {\n" + body + "\n}\n";
-			ParsedKernel parsed = new KernelParser().parse(name + ".reference", text, program.dialect);
+			// wmma::mma_sync is not an identifier: wmma__mma_sync_reference
+			String text = "void " + name.replaceAll("\\W", "_") + REFERENCE_SUFFIX + "() {\n" + body + "\n}\n";
+			ParsedKernel parsed = new KernelParser().parse(name + REFERENCE_SUFFIX, text, program.dialect);
 			if (parsed.unit() == null || parsed.unit().getItems().isEmpty()
 					|| !(parsed.unit().getItems().get(0) instanceof FunctionDefinition f)) {
 				throw new IllegalStateException("the catalog reference of " + name + " does not parse: "

@@ -11,6 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
+import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.nodemodel.INode;
 import org.eclipse.xtext.nodemodel.util.NodeModelUtils;
 import org.xpiler.lang.catalog.IntrinsicCatalog;
@@ -282,12 +283,19 @@ public final class Program {
 		if (n == null) {
 			return 0;
 		}
+		// a catalog reference is parsed on its own, as a function __memcpy_reference: its places are in its text
+		EObject root = EcoreUtil.getRootContainer(node);
+		String reference = root != unit && root instanceof TranslationUnit parsed && parsed.getItems().size() == 1
+				&& parsed.getItems().get(0) instanceof FunctionDefinition f && f.getName().endsWith(CatalogCalls.REFERENCE_SUFFIX)
+						? f.getName() : null;
+		String placeText = reference != null ? NodeModelUtils.getNode(root).getRootNode().getText() : text;
 		int offset = n.getOffset();
-		int lineStart = text.lastIndexOf('\n', Math.max(0, offset - 1)) + 1;
+		int lineStart = placeText.lastIndexOf('\n', Math.max(0, offset - 1)) + 1;
 		String snippet = n.getText().strip();
 		int newline = snippet.indexOf('\n');
 		snippet = newline >= 0 ? snippet.substring(0, newline) + " ..." : snippet;
-		sites.add(new Site(file, n.getStartLine(), offset - lineStart + 1, snippet));
+		sites.add(new Site(reference != null ? reference : file, n.getStartLine(),
+				offset - lineStart + 1, snippet));
 		return sites.size() - 1;
 	}
 

@@ -61,7 +61,7 @@ final class RaceDetector implements MemoryObserver {
 		Region.Shadow s = shadow(region);
 		int writer = s.writer[offset] - 1;
 		if (writer >= 0 && concurrent(writer, s.writerPhase[offset], lane)) {
-			throw race(region, offset, lane, "reads", site, "written", s.writerSite[offset], writer);
+			throw race(region, offset, lane, "reads", site, "wrote", s.writerSite[offset], writer);
 		}
 		int reader = s.reader[offset] - 1;
 		if (reader >= 0 && concurrent(reader, s.readerPhase[offset], lane)) {
@@ -80,7 +80,7 @@ final class RaceDetector implements MemoryObserver {
 		Region.Shadow s = shadow(region);
 		int writer = s.writer[offset] - 1;
 		if (writer >= 0 && concurrent(writer, s.writerPhase[offset], lane)) {
-			throw race(region, offset, lane, "writes", site, "written", s.writerSite[offset], writer);
+			throw race(region, offset, lane, "writes", site, "wrote", s.writerSite[offset], writer);
 		}
 		int reader = s.reader[offset] - 1;
 		if (reader >= 0 && concurrent(reader, s.readerPhase[offset], lane)) {

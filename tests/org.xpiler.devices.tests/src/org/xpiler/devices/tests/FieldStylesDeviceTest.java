@@ -185,6 +185,21 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void aRaceInsideAnIntrinsicNamesItsReferenceNotALineOfTheKernel() {
+		// every task copies its result over the same GDRAM: the earlier write happened in __memcpy's reference
+		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("all.mlu", """
+				__nram__ float buf[64];
+				__mlu_global__ void all(const float* x, float* y) {
+				    __memcpy(buf, x, 64 * sizeof(float), GDRAM2NRAM);
+				    __memcpy(y, buf, 64 * sizeof(float), NRAM2GDRAM);
+				}
+				"""), Map.of(), 1, RunRequest.of(List.of())));
+		String message = e.diagnostics().get(0).format();
+		assertTrue(message.startsWith("all.mlu:4:5: error: __memcpy: data race"), message);
+		assertTrue(message.contains("task 0 wrote it at __memcpy_reference:"), message);
+	}
+
+	@Test
 	public void nestedBraceInitializersNullAndFloatLimitsRunAsInC() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("tiles.cu", """
 				#include <cfloat>
