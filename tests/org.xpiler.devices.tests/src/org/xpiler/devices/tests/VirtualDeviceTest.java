@@ -724,6 +724,62 @@ public class VirtualDeviceTest {
 	}
 
 	@Test
+	public void half2IntrinsicsComputeEachLaneAsTheirHalfCounterparts() {
+		KernelSource pairs = source("h2ops.cu", """
+				#include <cuda_fp16.h>
+				// y = relu(x * w + b) on half2 pairs, plus a float sum of both lanes
+				__global__ void h2ops(const __half2* x, const __half2* w, __half2* y, float* s) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    __half2 b = __floats2half2_rn(0.25f, -0.5f);
+				    __half2 v = __hfma2(x[i], w[i % 32], b);
+				    __half2 zero = __float2half2_rn(0.0f);
+				    v = __hadd2(__hmul2(v, __half2half2(__float2half(0.5f))), __hsub2(v, zero));
+				    float2 f = __half22float2(v);
+				    y[i] = __halves2half2(__high2half(v), __low2half(v));
+				    s[i] = f.x + __high2float(v) + __low2float(__lowhigh2highlow(v));
+				}
+				extern "C" void h2ops_kernel(const __half* x, const __half* w, __half* y, float* s) {
+				    __half *dx, *dw, *dy; float* ds;
+				    cudaMalloc(&dx, 512 * sizeof(__half)); cudaMalloc(&dw, 64 * sizeof(__half));
+				    cudaMalloc(&dy, 512 * sizeof(__half)); cudaMalloc(&ds, 256 * sizeof(float));
+				    cudaMemcpy(dx, x, 512 * sizeof(__half), cudaMemcpyHostToDevice);
+				    cudaMemcpy(dw, w, 64 * sizeof(__half), cudaMemcpyHostToDevice);
+				    h2ops<<<2, 128>>>((const __half2*)dx, (const __half2*)dw, (__half2*)dy, ds);
+				    cudaMemcpy(y, dy, 512 * sizeof(__half), cudaMemcpyDeviceToHost);
+				    cudaMemcpy(s, ds, 256 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dw); cudaFree(dy); cudaFree(ds);
+				}
+				""");
+		KernelSource lanes = source("h2ref.cu", """
+				#include <cuda_fp16.h>
+				__global__ void h2ops(const __half* x, const __half* w, __half* y, float* s) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    __half vx = __hfma(x[2 * i], w[2 * (i % 32)], __float2half(0.25f));
+				    __half vy = __hfma(x[2 * i + 1], w[2 * (i % 32) + 1], __float2half(-0.5f));
+				    __half h = __float2half(0.5f);
+				    __half ax = __hadd(__hmul(vx, h), __float2half(__half2float(vx) - 0.0f));
+				    __half ay = __hadd(__hmul(vy, h), __float2half(__half2float(vy) - 0.0f));
+				    y[2 * i] = ay;
+				    y[2 * i + 1] = ax;
+				    s[i] = __half2float(ax) + __half2float(ay) + __half2float(ay);
+				}
+				extern "C" void h2ops_kernel(const __half* x, const __half* w, __half* y, float* s) {
+				    __half *dx, *dw, *dy; float* ds;
+				    cudaMalloc(&dx, 512 * sizeof(__half)); cudaMalloc(&dw, 64 * sizeof(__half));
+				    cudaMalloc(&dy, 512 * sizeof(__half)); cudaMalloc(&ds, 256 * sizeof(float));
+				    cudaMemcpy(dx, x, 512 * sizeof(__half), cudaMemcpyHostToDevice);
+				    cudaMemcpy(dw, w, 64 * sizeof(__half), cudaMemcpyHostToDevice);
+				    h2ops<<<2, 128>>>(dx, dw, dy, ds);
+				    cudaMemcpy(y, dy, 512 * sizeof(__half), cudaMemcpyDeviceToHost);
+				    cudaMemcpy(s, ds, 256 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dw); cudaFree(dy); cudaFree(ds);
+				}
+				""");
+		Oracle.Verdict verdict = new Oracle().verify(lanes, pairs, device, Map.of(), 5, RunRequest.of(List.of()));
+		assertTrue(verdict.matches(), verdict.summary());
+	}
+
+	@Test
 	public void makeFloat4AndMakeInt2BuildVectorsLaneByLane() {
 		KernelRuns.Report report = new KernelRuns().run(device, source("make.cu", """
 				__global__ void pack(const float* in, float4* out, int2* ids)
