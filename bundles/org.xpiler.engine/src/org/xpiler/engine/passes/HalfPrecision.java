@@ -19,7 +19,6 @@ import org.xpiler.lang.kernel.Cast;
 import org.xpiler.lang.kernel.CharLiteral;
 import org.xpiler.lang.kernel.Conditional;
 import org.xpiler.lang.kernel.CxxCast;
-import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.FloatLiteral;
@@ -29,7 +28,6 @@ import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
-import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.SizeOf;
 import org.xpiler.lang.kernel.TranslationUnit;
@@ -315,9 +313,7 @@ final class HalfPrecision {
 		if (d == null || d.getPointers().size() + d.getDimensions().size() != subscripts) {
 			return Kind.UNKNOWN;
 		}
-		TypeSpecifier type = d.eContainer() instanceof Declaration declaration ? declaration.getType()
-				: d.eContainer() instanceof Parameter p ? p.getType() : null;
-		return kind(type);
+		return kind(Snippets.declaredType(d));
 	}
 
 	private static Kind kind(TypeName type) {

@@ -969,9 +969,7 @@ public final class NestClassifier {
 
 	/** A normalised element type: float, half, int8, uint8, int16, int32, ... (as written otherwise). */
 	static String elementType(Declarator d) {
-		TypeSpecifier type = d == null ? null
-				: d.eContainer() instanceof Declaration decl ? decl.getType()
-						: d.eContainer() instanceof Parameter p ? p.getType() : null;
+		TypeSpecifier type = Snippets.declaredType(d);
 		return normalisedType(type instanceof BuiltinType b ? b.getName() : type instanceof NamedType n ? n.getName() : "?");
 	}
 

@@ -36,7 +36,6 @@ import org.xpiler.lang.kernel.IntLiteral;
 import org.xpiler.lang.kernel.KernelFactory;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
-import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Parenthesized;
 import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.SizeOf;
@@ -365,8 +364,7 @@ public final class ReferenceSubstitution implements Pass {
 
 	/** Whether the reference's type is that of the variable's {@code place}: same base type, same pointer depth. */
 	private static boolean sameType(Declarator reference, TypeSpecifier referenceType, Declarator variable, Place place) {
-		TypeSpecifier variableType = variable.eContainer() instanceof Declaration d ? d.getType()
-				: variable.eContainer() instanceof Parameter p ? p.getType() : null;
+		TypeSpecifier variableType = Snippets.declaredType(variable);
 		return !place.field() && variableType != null && EcoreUtil.equals(referenceType, variableType)
 				&& stars(variable) + variable.getDimensions().size() - place.levels() == stars(reference);
 	}

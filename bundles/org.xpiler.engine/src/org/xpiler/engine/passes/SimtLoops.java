@@ -638,9 +638,7 @@ final class SimtLoops {
 				return null;
 			}
 			Declarator declared = Snippets.visibleDeclaration(buffer.getName(), buffer);
-			TypeSpecifier type = declared == null ? null
-					: declared.eContainer() instanceof Parameter q ? q.getType()
-							: declared.eContainer() instanceof Declaration d ? d.getType() : null;
+			TypeSpecifier type = Snippets.declaredType(declared);
 			int levels = declared == null ? 0 : declared.getPointers().size() + declared.getDimensions().size();
 			if (type == null || type.getName().equals(p.getType().getName())
 					|| levels != p.getDeclarator().getPointers().size()) {

@@ -30,6 +30,7 @@ import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.Parameter;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.WhileStatement;
 import org.xpiler.lang.parsing.KernelParser;
 import org.xpiler.lang.parsing.Namespaces;
@@ -297,6 +298,13 @@ public final class Snippets {
 	/** Whether {@code e} is the name {@code name}, parenthesized or not. */
 	public static boolean isName(Expression e, String name) {
 		return unparenthesized(e) instanceof Name n && n.getName().equals(name);
+	}
+
+	/** The type specifier {@code d} is declared with, as a variable or a parameter; null for anything else. */
+	static TypeSpecifier declaredType(Declarator d) {
+		return d == null ? null
+				: d.eContainer() instanceof Declaration declaration ? declaration.getType()
+						: d.eContainer() instanceof Parameter p ? p.getType() : null;
 	}
 
 	/**

@@ -2,6 +2,7 @@ package org.xpiler.engine.passes;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -63,12 +64,14 @@ final class VectorStructs {
 		}
 		List<TopLevel> ours = new ArrayList<>();
 		for (TopLevel item : Snippets.topLevelItems(unit)) {
-			String written = Dialect.VNNI.printer().topLevel(item).strip();
-			String name = item instanceof StructDefinition struct ? struct.getName()
-					: item instanceof FunctionDefinition function ? function.getName() : null;
-			VectorTypes.named(name == null ? "" : name).or(() -> VectorTypes.madeBy(name == null ? "" : name))
-					.filter(vector -> written.equals(struct(vector).strip()) || written.equals(constructor(vector).strip()))
-					.ifPresent(vector -> ours.add(item));
+			// only a struct named like a vector or its make_ function is printed and compared
+			Optional<String> ourText = item instanceof StructDefinition struct && struct.getName() != null
+					? VectorTypes.named(struct.getName()).map(VectorStructs::struct)
+					: item instanceof FunctionDefinition function ? VectorTypes.madeBy(function.getName())
+							.map(VectorStructs::constructor) : Optional.empty();
+			if (ourText.isPresent() && ourText.get().strip().equals(Dialect.VNNI.printer().topLevel(item).strip())) {
+				ours.add(item);
+			}
 		}
 		ours.forEach(org.eclipse.emf.ecore.util.EcoreUtil::delete);
 	}
