@@ -35,13 +35,8 @@ class KernelRunOptions {
 			description = "The function to run (default: the extern \"C\" function, else the kernel).")
 	String entry;
 
-	@Option(names = "--grid", paramLabel = "X[,Y[,Z]]", split = ",",
-			description = "Blocks per grid, for a __global__ entry without a host wrapper.")
-	int[] grid;
-
-	@Option(names = "--block", paramLabel = "X[,Y[,Z]]", split = ",",
-			description = "Threads per block, for a __global__ entry without a host wrapper.")
-	int[] block;
+	@Mixin
+	LaunchShapeOptions launchShape;
 
 	@Option(names = "--tasks", paramLabel = "N", defaultValue = "0",
 			description = "BANG tasks for a __mlu_global__ entry (default: the device model's 4 clusters x 4 cores).")
@@ -69,23 +64,8 @@ class KernelRunOptions {
 	}
 
 	RunRequest request() {
-		if ((grid == null) != (block == null)) {
-			throw new UserException("--grid and --block go together");
-		}
-		return new RunRequest(Optional.ofNullable(entry), List.of(), dims(grid), dims(block), tasks,
+		return new RunRequest(Optional.ofNullable(entry), List.of(), launchShape.grid(), launchShape.block(), tasks,
 				Duration.ofSeconds(timeLimit));
-	}
-
-	private static int[] dims(int[] given) {
-		if (given == null) {
-			return null;
-		}
-		if (given.length > 3) {
-			throw new UserException("a launch dimension has at most 3 values (x,y,z)");
-		}
-		int[] dims = { 1, 1, 1 };
-		System.arraycopy(given, 0, dims, 0, given.length);
-		return dims;
 	}
 
 	static KernelSource source(Path file) {

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.engine.pipeline.RunRecord;
 import org.xpiler.engine.pipeline.StepRecord;
@@ -57,6 +58,9 @@ class TranslateCommand implements Callable<Integer> {
 	@Mixin
 	ScalarArguments scalars;
 
+	@Mixin
+	LaunchShapeOptions launchShape;
+
 	@Parameters(paramLabel = "FILE", description = "The kernel to translate.")
 	Path file;
 
@@ -66,7 +70,8 @@ class TranslateCommand implements Callable<Integer> {
 		if (from != null) {
 			source = new KernelSource(source.file(), from, source.text());
 		}
-		Translator.Result result = new Translator().translate(source, to, scalars.values(), seed);
+		Translator.Result result = new Translator().translate(source, to, scalars.values(),
+				new VirtualMachine.LaunchShape(launchShape.grid(), launchShape.block()), seed);
 		RunRecord run = result.record();
 		if (record != null) {
 			writeAtomically(record, JsonOption.mapper().writeValueAsString(run));

@@ -70,6 +70,21 @@ public final class KernelRuns {
 		return report(device, entry, result.buffers(), roles, result.elapsed());
 	}
 
+	/**
+	 * {@code request} with the whole launch shape when the source's entry is a bare {@code __global__} kernel:
+	 * what it gives, the rest inferred on the virtual device from the arguments a run would get.
+	 */
+	public RunRequest withLaunchShape(KernelSource source, Map<String, String> scalars, long seed, RunRequest request) {
+		InputGenerator inputs = new InputGenerator(seed);
+		EntryPoint entry = entry(source, request);
+		if (entry.kind() != EntryPoint.Kind.SIMT_KERNEL) {
+			return request;
+		}
+		RunRequest completed = virtualDevice.withLaunchShape(source,
+				request.withArguments(Oracle.arguments(entry, scalars, sidecar(source, entry, inputs))), inputs);
+		return request.withLaunchShape(completed.grid(), completed.block());
+	}
+
 	private static byte[] filled(int length) {
 		byte[] bytes = new byte[length];
 		Arrays.fill(bytes, (byte) 0xFF);

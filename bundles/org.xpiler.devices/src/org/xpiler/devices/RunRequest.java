@@ -27,6 +27,11 @@ public record RunRequest(Optional<String> entry, List<Argument> arguments, int[]
 		return new RunRequest(Optional.ofNullable(name), arguments, grid, block, taskDim, timeLimit);
 	}
 
+	/** The same request launching a bare {@code __global__} entry with this grid and block. */
+	public RunRequest withLaunchShape(int[] newGrid, int[] newBlock) {
+		return new RunRequest(entry, arguments, newGrid, newBlock, taskDim, timeLimit);
+	}
+
 	public RunRequest withArguments(List<Argument> newArguments) {
 		return new RunRequest(entry, newArguments, grid, block, taskDim, timeLimit);
 	}

@@ -4,7 +4,9 @@ import java.util.List;
 import java.util.Optional;
 
 import org.xpiler.core.vm.CompileError;
+import org.xpiler.core.vm.EntryPoint;
 import org.xpiler.core.vm.InputGenerator;
+import org.xpiler.core.vm.LaunchInference;
 import org.xpiler.core.vm.Site;
 import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.core.vm.VmError;
@@ -65,18 +67,13 @@ public final class VirtualDevice implements Device {
 		if (parsed.hasErrors()) {
 			throw new DeviceException(source.displayName() + " has errors and cannot run", parsed.errors());
 		}
-		VmOptions options = VmOptions.defaults().withTimeLimit(request.timeLimit());
-		if (request.taskDim() > 0) {
-			options = options.withTasks(request.taskDim(), 4);
-		}
-		VirtualMachine.LaunchShape shape = request.grid() == null ? null
-				: new VirtualMachine.LaunchShape(request.grid(), request.block());
+		VmOptions options = options(request);
+		VirtualMachine.LaunchShape shape = launchShape(parsed, source, request, options, inputs);
 		try {
 			return VirtualMachine.run(parsed.unit(), source.dialect(), source.displayName(), request.entry(),
 					request.arguments(), shape, options, inputs, traceWrites);
 		} catch (VmError e) {
-			throw new DeviceException(e.format(), List.of(diagnostic(source, e.site(),
-					e.getMessage() + (e.who().isEmpty() ? "" : " (" + e.who() + ")"))));
+			throw fault(source, e);
 		} catch (CompileError e) {
 			throw new DeviceException(e.format() + " (the virtual device cannot run this construct)",
 					List.of(diagnostic(source, e.site(), e.getMessage())));
@@ -85,8 +82,52 @@ public final class VirtualDevice implements Device {
 		}
 	}
 
+	/**
+	 * The request with the whole launch shape of a bare {@code __global__} entry: the grid and block it gives,
+	 * what it leaves out inferred ({@link LaunchInference}); other entries' requests come back as they are.
+	 * Inferring runs the kernel a few times, so a caller that runs it again and again asks once.
+	 */
+	public RunRequest withLaunchShape(KernelSource source, RunRequest request, InputGenerator inputs) {
+		ParsedKernel parsed = parse(source);
+		if (parsed.hasErrors()) {
+			throw new DeviceException(source.displayName() + " has errors and cannot run", parsed.errors());
+		}
+		VirtualMachine.LaunchShape shape = launchShape(parsed, source, request, options(request), inputs);
+		return shape == null ? request : request.withLaunchShape(shape.grid(), shape.block());
+	}
+
+	/** The shape given, completed for a bare {@code __global__} entry; null for the other entries when none is. */
+	private static VirtualMachine.LaunchShape launchShape(ParsedKernel parsed, KernelSource source, RunRequest request,
+			VmOptions options, InputGenerator inputs) {
+		try {
+			boolean complete = request.grid() != null && request.block() != null;
+			if (!complete && EntryPoint.find(parsed.unit(), request.entry()).kind() == EntryPoint.Kind.SIMT_KERNEL) {
+				return LaunchInference.infer(parsed.unit(), source.dialect(), source.displayName(), request.entry(),
+						request.arguments(), options, inputs, request.grid(), request.block());
+			}
+			return request.grid() == null ? null : new VirtualMachine.LaunchShape(request.grid(), request.block());
+		} catch (CompileError e) {
+			throw new DeviceException(e.format(), List.of(diagnostic(source, e.site(), e.getMessage())));
+		} catch (VmError e) {
+			throw fault(source, e);
+		} catch (IllegalArgumentException | UnsupportedOperationException e) {
+			throw new DeviceException(source.displayName() + ": " + e.getMessage());
+		}
+	}
+
+	private static VmOptions options(RunRequest request) {
+		VmOptions options = VmOptions.defaults().withTimeLimit(request.timeLimit());
+		return request.taskDim() > 0 ? options.withTasks(request.taskDim(), 4) : options;
+	}
+
 	private static ParsedKernel parse(KernelSource source) {
 		return new KernelParser().parse(source.displayName(), source.text(), source.dialect());
+	}
+
+	/** A fault of the kernel, located in it, with the thread or task that hit it. */
+	private static DeviceException fault(KernelSource source, VmError e) {
+		return new DeviceException(e.format(), List.of(diagnostic(source, e.site(),
+				e.getMessage() + (e.who().isEmpty() ? "" : " (" + e.who() + ")"))));
 	}
 
 	private static Diagnostic diagnostic(KernelSource source, Site site, String message) {

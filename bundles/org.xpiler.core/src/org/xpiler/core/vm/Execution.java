@@ -15,6 +15,8 @@ final class Execution {
 	/** Counts down; when it reaches zero, {@link #tick} checks the budget and the deadline. */
 	long steps = CHUNK;
 	int launches;
+	/** When set, a SIMT launch runs this block alone: what launch-shape inference asks of one block. */
+	int[] onlyBlock;
 	final Lane host;
 	private long[] programStatics;
 

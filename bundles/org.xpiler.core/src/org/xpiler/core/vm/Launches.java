@@ -138,6 +138,11 @@ final class Launches {
 			for (int bz = 0; bz < grid[2]; bz++) {
 				for (int by = 0; by < grid[1]; by++) {
 					for (int bx = 0; bx < grid[0]; bx++) {
+						int[] only = execution.onlyBlock;
+						if (only != null && (bx != only[0] || by != only[1] || bz != only[2])) {
+							blockIndex++;
+							continue;
+						}
 						List<Long> blockStatics = new ArrayList<>();
 						long[] statics = instantiateStatics(execution, Program.Scope.BLOCK_OR_TASK, dynamicShared,
 								blockStatics, site);

@@ -38,6 +38,16 @@ public final class VirtualMachine {
 	 */
 	public static Result run(TranslationUnit unit, Dialect dialect, String file, Optional<String> entryName,
 			List<Argument> arguments, LaunchShape shape, VmOptions options, InputGenerator inputs, boolean traceWrites) {
+		return run(unit, dialect, file, entryName, arguments, shape, options, inputs, traceWrites, null, null);
+	}
+
+	/**
+	 * The run, with {@code watcher} (when not null) told of every access of memory, and when {@code onlyBlock} is
+	 * not null only that block of each SIMT launch running.
+	 */
+	static Result run(TranslationUnit unit, Dialect dialect, String file, Optional<String> entryName,
+			List<Argument> arguments, LaunchShape shape, VmOptions options, InputGenerator inputs, boolean traceWrites,
+			MemoryObserver watcher, int[] onlyBlock) {
 		Program program = new Program(unit, dialect, file);
 		EntryPoint entry = EntryPoint.find(unit, entryName);
 		FunctionCompiler root = new FunctionCompiler(program, Map.of());
@@ -48,7 +58,8 @@ public final class VirtualMachine {
 			throw new CompileError(program.site(program.site(entry.function())), e.getMessage());
 		}
 		Execution execution = new Execution(program, options);
-		WriteTrace trace = traceWrites ? new WriteTrace(program, 5_000_000, null) : null;
+		execution.onlyBlock = onlyBlock;
+		WriteTrace trace = traceWrites ? new WriteTrace(program, 5_000_000, watcher) : null;
 		long started = System.nanoTime();
 		execution.programStatics();
 		Space space = switch (entry.kind()) {
@@ -72,8 +83,8 @@ public final class VirtualMachine {
 				values[i] = scalar(p, argument, program, entry);
 			}
 		}
-		if (trace != null) {
-			execution.memory.observe(trace);
+		if (trace != null || watcher != null) {
+			execution.memory.observe(trace != null ? trace : watcher);
 		}
 		switch (entry.kind()) {
 		case HOST -> Launches.run(compiled, values, execution.host);

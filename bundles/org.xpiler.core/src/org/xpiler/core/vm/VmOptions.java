@@ -27,6 +27,11 @@ public record VmOptions(long stepBudget, Duration timeLimit, int clusters, int c
 		return new VmOptions(stepBudget, limit, clusters, coresPerCluster, detectRaces, growLimit);
 	}
 
+	/** The same options without the data-race check (a run that only observes which blocks write). */
+	public VmOptions withoutRaceDetection() {
+		return new VmOptions(stepBudget, timeLimit, clusters, coresPerCluster, false, growLimit);
+	}
+
 	/** {@code tasks} BANG tasks: whole clusters of the model's cores where it divides, else one core each. */
 	public VmOptions withTasks(int tasks, int modelCoresPerCluster) {
 		int cores = tasks % modelCoresPerCluster == 0 ? modelCoresPerCluster : 1;

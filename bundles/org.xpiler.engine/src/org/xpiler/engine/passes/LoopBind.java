@@ -122,6 +122,11 @@ public final class LoopBind implements Pass {
 				new LoopBind(Binding.SINGLE, 1, Wrapper.HOST, pointerBytes));
 	}
 
+	/** Whether the entry becomes a host wrapper around the launches (not the BANG kernel itself). */
+	public boolean writesHostWrapper() {
+		return wrapper == Wrapper.HOST;
+	}
+
 	@Override
 	public String name() {
 		return "loop-bind";

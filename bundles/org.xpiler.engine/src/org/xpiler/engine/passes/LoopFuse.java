@@ -156,7 +156,7 @@ public final class LoopFuse implements Pass {
 		for (int k = 0; k < body.size(); k++) {
 			Declarator x = initializedScalar(body.get(k));
 			if (x == null || CanonicalLoop.assignsAny(inner.loop().getBody(), Set.of(x.getName()))) {
-				return null;
+				break; // past the declarations at the top of the body
 			}
 			String name = x.getName();
 			Expression init = (Expression) x.getInitializer();
@@ -170,7 +170,42 @@ public final class LoopFuse implements Pass {
 				copies.put(x.getName(), copies.getOrDefault(n.getName(), n.getName()));
 			}
 		}
-		return null;
+		return fusedInline(inner, o, i, a.getAsLong(), b);
+	}
+
+	/**
+	 * The fused loop of a body that writes the linear index out at each use instead of declaring it, as
+	 * generated kernels do ({@code T[((int)blockIdx.x * 1024) + (int)threadIdx.x] = ...}): every use becomes the
+	 * new loop's variable. Null when the body has no such use, or reads either loop variable otherwise too (a
+	 * nest over rows and columns stays one).
+	 */
+	private String fusedInline(CanonicalLoop inner, String o, String i, long a, long b) {
+		List<Statement> body = inner.body().stream().map(EcoreUtil::copy).toList();
+		List<Expression> uses = new ArrayList<>();
+		for (Statement s : body) {
+			s.eAllContents().forEachRemaining(node -> {
+				if (node instanceof Binary sum && isLinear(sum, o, i, b, Map.of())
+						&& uses.stream().noneMatch(use -> EcoreUtil.isAncestor(use, sum))) {
+					uses.add(sum);
+				}
+			});
+		}
+		if (uses.isEmpty()) {
+			return null;
+		}
+		String x = Snippets.freshName(EcoreUtil2.getContainerOfType(inner.loop(), TranslationUnit.class), "index",
+				Dialect.VNNI);
+		for (Expression use : uses) {
+			Expression whole = use;
+			while (whole.eContainer() instanceof org.xpiler.lang.kernel.Parenthesized p) {
+				whole = p;
+			}
+			EcoreUtil.replace(whole, Snippets.expression(x, Dialect.VNNI));
+		}
+		if (body.stream().anyMatch(s -> Snippets.mentions(s, o) || Snippets.mentions(s, i))) {
+			return null;
+		}
+		return fused(x, a * b, body, o, i, b);
 	}
 
 	/** The declarator of {@code int x = e;} (one scalar, initialized), else null. */

@@ -3,6 +3,7 @@ package org.xpiler.engine.passes;
 import java.util.Map;
 import java.util.Optional;
 
+import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.TranslationUnit;
 
@@ -22,11 +23,25 @@ import org.xpiler.lang.kernel.TranslationUnit;
  * </pre>
  *
  * Calls of pure one-line functions are inlined on the way ({@link PureFunctionInliner}), so that the loops
- * show their arithmetic. Knobs: none; the launch configuration is the source's. Precondition: a CUDA/HIP host
- * wrapper whose launch configurations are compile-time constants, or a BANG kernel whose intrinsics were
- * detensorized, entered directly or through a CNRT host wrapper with constant launch dimensions.
+ * show their arithmetic. Knobs: none; the launch configuration is the source's. A bare {@code __global__}
+ * entry (no host wrapper) is lifted for the grid and block it is launched with (given, or inferred by the
+ * virtual device), which the record shows as {@code grid} and {@code block}; the entry keeps its name and
+ * parameters. Precondition: a CUDA/HIP host wrapper whose launch configurations are compile-time constants or
+ * a bare kernel with its launch shape, or a BANG kernel whose intrinsics were detensorized, entered directly
+ * or through a CNRT host wrapper with constant launch dimensions.
  */
 public final class LoopRecovery implements Pass {
+	/** The grid and block of a bare {@code __global__} entry; null when the source launches from a host wrapper. */
+	private final VirtualMachine.LaunchShape bareLaunch;
+
+	public LoopRecovery() {
+		this(null);
+	}
+
+	/** Loop recovery of a source whose entry is a {@code __global__} kernel launched with {@code bareLaunch}. */
+	public LoopRecovery(VirtualMachine.LaunchShape bareLaunch) {
+		this.bareLaunch = bareLaunch;
+	}
 
 	@Override
 	public String name() {
@@ -51,9 +66,21 @@ public final class LoopRecovery implements Pass {
 		if (from == Dialect.HIP) {
 			HipLegacyNames.normalize(unit);
 		}
-		String text = from == Dialect.BANG ? new TaskLoops().recover(unit) : new SimtLoops(from).recover(unit);
+		String text = from == Dialect.BANG ? new TaskLoops().recover(unit) : new SimtLoops(from, bareLaunch).recover(unit);
 		Snippets.replaceFile(unit, text, Dialect.VNNI);
 		int inlined = new PureFunctionInliner().inline(unit);
-		return inlined == 0 ? Map.of() : Map.of("inlined", Integer.toString(inlined));
+		Map<String, String> knobs = new java.util.LinkedHashMap<>();
+		if (bareLaunch != null && from != Dialect.BANG) {
+			knobs.put("grid", extents(bareLaunch.grid()));
+			knobs.put("block", extents(bareLaunch.block()));
+		}
+		if (inlined > 0) {
+			knobs.put("inlined", Integer.toString(inlined));
+		}
+		return knobs;
+	}
+
+	private static String extents(int[] extents) {
+		return extents[0] + "x" + extents[1] + "x" + extents[2];
 	}
 }

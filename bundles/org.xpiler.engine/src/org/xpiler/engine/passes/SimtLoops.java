@@ -15,9 +15,12 @@ import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.EntryPoint;
 import org.xpiler.core.vm.Program;
+import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
+import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.Cast;
 import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.DeclarationStatement;
@@ -79,16 +82,45 @@ final class SimtLoops {
 	/** The {@code __constant__} arrays that became kernel parameters ({@link ConstantSymbols}). */
 	private final Set<String> liftedSymbols = new HashSet<>();
 
-	SimtLoops(Dialect from) {
+	/** The grid and block a bare {@code __global__} entry is launched with; null when the file has a host wrapper. */
+	private final VirtualMachine.LaunchShape bareLaunch;
+	/** The name of the bare entry, which the lifted wrapper takes; null for a file with a wrapper. */
+	private String bareEntry;
+
+	SimtLoops(Dialect from, VirtualMachine.LaunchShape bareLaunch) {
 		this.from = from;
+		this.bareLaunch = bareLaunch;
 		this.printer = from.printer();
 		this.warpWidth = from == Dialect.HIP ? 64 : 32;
+	}
+
+	/**
+	 * Gives a bare {@code __global__} entry the host wrapper that launches it with its shape, with the entry's
+	 * parameters: the wrapper's lifting, written under the entry's name, is a C++ function of the kernel's own
+	 * signature.
+	 */
+	private EntryPoint launchedFromHost(TranslationUnit unit, FunctionDefinition kernel, VirtualMachine.LaunchShape shape) {
+		bareEntry = kernel.getName();
+		String parameters = String.join(", ", kernel.getParams().stream().map(printer::parameter).toList());
+		String arguments = String.join(", ", kernel.getParams().stream().map(p -> p.getDeclarator().getName()).toList());
+		String wrapper = "\nextern \"C\" void " + Snippets.freshName(unit, bareEntry + "_launch", from) + "("
+				+ parameters + ")\n{\n    " + bareEntry + "<<<" + dim3(shape.grid()) + ", " + dim3(shape.block()) + ">>>("
+				+ arguments + ");\n}\n";
+		Snippets.replaceFile(unit, printer.print(unit) + wrapper, from);
+		return EntryPoint.find(unit, java.util.Optional.empty());
+	}
+
+	private static String dim3(int[] extents) {
+		return "dim3(" + extents[0] + ", " + extents[1] + ", " + extents[2] + ")";
 	}
 
 	/** The sequential C++ program equivalent to {@code unit}. */
 	String recover(TranslationUnit unit) {
 		new PureFunctionInliner().inline(unit); // launch sizes such as ceil_div(n, threads) then fold
-		EntryPoint entry = EntryPoint.find(unit, java.util.Optional.empty());
+		EntryPoint found = EntryPoint.find(unit, java.util.Optional.empty());
+		EntryPoint entry = found.kind() == EntryPoint.Kind.SIMT_KERNEL && bareLaunch != null
+				? launchedFromHost(unit, found.function(), bareLaunch)
+				: found;
 		if (entry.kind() != EntryPoint.Kind.HOST) {
 			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is a kernel without a host wrapper, so "
 					+ "its launch configuration is unknown; add the extern \"C\" wrapper that launches it");
@@ -118,7 +150,12 @@ final class SimtLoops {
 			}
 			case FunctionDefinition f when kernels.containsKey(f.getName()) -> {
 			}
-			case FunctionDefinition f when f == entry.function() -> out.append(wrapper(unit, f, kernels));
+			case FunctionDefinition f when f == entry.function() -> {
+				if (bareEntry != null) {
+					f.setName(bareEntry);
+				}
+				out.append(wrapper(unit, f, kernels));
+			}
 			case FunctionDefinition f -> out.append(deviceFunction(f));
 			case Declaration d -> out.append(global(d));
 			default -> out.append(printer.topLevel(item));
@@ -707,7 +744,7 @@ final class SimtLoops {
 						int[] bounds = n.getName().equals("threadIdx") ? block : grid;
 						text = bounds[axis] > 1 ? n.getName() + "_" + m.getMember() : "0";
 					}
-					EcoreUtil.replace(m, Snippets.expression(text, from));
+					EcoreUtil.replace(intCastOf(m), Snippets.expression(text, from));
 				} else if (node instanceof Name n && n.getName().equals("warpSize")) {
 					EcoreUtil.replace(n, Snippets.expression(Integer.toString(warpWidth), from));
 				}
@@ -726,6 +763,19 @@ final class SimtLoops {
 					}
 				}
 			});
+		}
+
+		/**
+		 * {@code (int)blockIdx.x} (generated kernels write every index so) when {@code builtin} is cast to int, else
+		 * {@code builtin} itself: the loop variable or launch value replacing it is an int already.
+		 */
+		private static Expression intCastOf(MemberAccess builtin) {
+			if (builtin.eContainer() instanceof Cast cast && cast.getType().getPointers().isEmpty()
+					&& cast.getType().getSpecifiers().isEmpty() && cast.getType().getType() instanceof BuiltinType type
+					&& type.getName().equals("int")) {
+				return cast;
+			}
+			return builtin;
 		}
 
 		// ---------------------------------------------------------------- warp shuffles

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.engine.passes.BangDetensorize;
 import org.xpiler.engine.passes.BangMatmulTensorize;
 import org.xpiler.engine.passes.BangTensorize;
@@ -72,6 +73,16 @@ public final class Planner {
 	 * @param buffers what the source's run showed of each pointer parameter of its entry
 	 */
 	public List<List<Stage>> plans(Dialect from, Dialect to, List<LoopBind.Buffer> buffers) {
+		return plans(from, to, buffers, null);
+	}
+
+	/**
+	 * The candidate plans for a source whose entry is a bare {@code __global__} kernel launched with
+	 * {@code bareLaunch} (null when the source has a host wrapper or is not CUDA or HIP). A BANG output of a
+	 * bare kernel is a bare {@code __mlu_global__} entry first, the CNRT host wrapper the fallback.
+	 */
+	public List<List<Stage>> plans(Dialect from, Dialect to, List<LoopBind.Buffer> buffers,
+			VirtualMachine.LaunchShape bareLaunch) {
 		List<List<Stage>> plans = new ArrayList<>();
 		if (from == to) {
 			return plans;
@@ -79,7 +90,7 @@ public final class Planner {
 		if ((from == Dialect.CUDA || from == Dialect.HIP) && (to == Dialect.CUDA || to == Dialect.HIP)) {
 			plans.add(List.of(new Stage(List.of(new SimtRuntimeMapping()), to)));
 		}
-		List<Stage> lifted = new ArrayList<>(lift(from));
+		List<Stage> lifted = new ArrayList<>(lift(from, bareLaunch));
 		lifted.add(new Stage(List.of(new ProgramAnnotation(to)), Dialect.VNNI, true));
 		if (to == Dialect.VNNI || to == Dialect.BANG) {
 			// one loop per kind of statement, so that tensorize finds loops of element-wise stores alone; no new
@@ -93,7 +104,11 @@ public final class Planner {
 			lifted.add(new Stage(List.of(new VnniTensorize()), Dialect.VNNI, true));
 			lifted.add(new Stage(VnniDotTensorize.options(), Dialect.VNNI, true));
 		} else {
-			lifted.add(new Stage(LoopBind.options(to, buffers), to));
+			List<LoopBind> bindings = LoopBind.options(to, buffers);
+			if (bareLaunch != null) {
+				bindings = bindings.stream().sorted(java.util.Comparator.comparing(LoopBind::writesHostWrapper)).toList();
+			}
+			lifted.add(new Stage(bindings, to));
 		}
 		if (to == Dialect.HIP || to == Dialect.CUDA) {
 			lifted.add(new Stage(SimtMatrixTensorize.options(to), to, true));
@@ -110,11 +125,11 @@ public final class Planner {
 	}
 
 	/** The stages that turn {@code from} into sequential C++ (VNNI's dialect without intrinsics). */
-	private static List<Stage> lift(Dialect from) {
+	private static List<Stage> lift(Dialect from, VirtualMachine.LaunchShape bareLaunch) {
 		// references bound to elements hide them from the analyses that read array accesses
 		Stage references = new Stage(List.of(new ReferenceSubstitution()), Dialect.VNNI, true);
 		return switch (from) {
-		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery()), Dialect.VNNI), references,
+		case CUDA, HIP -> List.of(new Stage(List.of(new LoopRecovery(bareLaunch)), Dialect.VNNI), references,
 				new Stage(List.of(new LoopFuse()), Dialect.VNNI, true));
 		case BANG -> List.of(new Stage(List.of(new BangDetensorize()), Dialect.BANG),
 				new Stage(List.of(new LoopRecovery()), Dialect.VNNI), references);

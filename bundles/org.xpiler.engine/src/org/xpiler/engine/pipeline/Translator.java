@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
+import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
@@ -45,6 +46,16 @@ public final class Translator {
 	 *                check; the output keeps the parameters
 	 */
 	public Result translate(KernelSource source, Dialect to, Map<String, String> scalars, long seed) {
+		return translate(source, to, scalars, new VirtualMachine.LaunchShape(null, null), seed);
+	}
+
+	/**
+	 * @param launch the grid and block of a bare {@code __global__} entry (a CUDA or HIP kernel without a host
+	 *               wrapper); either may be null, and is then inferred from the kernel ({@code __launch_bounds__},
+	 *               the bound its index is guarded with)
+	 */
+	public Result translate(KernelSource source, Dialect to, Map<String, String> scalars,
+			VirtualMachine.LaunchShape launch, long seed) {
 		long started = System.nanoTime();
 		List<StepRecord> steps = new ArrayList<>();
 		ParsedKernel parsed = parser.parse(source.displayName(), source.text(), source.dialect());
@@ -52,9 +63,11 @@ public final class Translator {
 			return failure(source, to, "the source has errors: " + first(parsed.errors()), steps, started);
 		}
 		List<LoopBind.Buffer> buffers = new ArrayList<>();
+		RunRequest request = RunRequest.of(List.of()).withLaunchShape(launch.grid(), launch.block());
 		try {
-			KernelRuns.Report run = new KernelRuns().run(new VirtualDevice(), source, scalars, seed,
-					RunRequest.of(List.of()));
+			KernelRuns runs = new KernelRuns();
+			request = runs.withLaunchShape(source, scalars, seed, request);
+			KernelRuns.Report run = runs.run(new VirtualDevice(), source, scalars, seed, request);
 			run.buffers().forEach(b -> buffers.add(new LoopBind.Buffer(b.buffer().contents().length,
 					b.role() == KernelRuns.Role.INPUT || b.role() == KernelRuns.Role.IN_OUT,
 					b.role() == KernelRuns.Role.OUTPUT || b.role() == KernelRuns.Role.IN_OUT)));
@@ -62,7 +75,9 @@ public final class Translator {
 			return failure(source, to, "the source does not run on the virtual device: " + e.getMessage(), steps,
 					started);
 		}
-		List<List<Planner.Stage>> plans = planner.plans(source.dialect(), to, buffers);
+		VirtualMachine.LaunchShape bareLaunch = request.grid() == null ? null
+				: new VirtualMachine.LaunchShape(request.grid(), request.block());
+		List<List<Planner.Stage>> plans = planner.plans(source.dialect(), to, buffers, bareLaunch);
 		if (plans.isEmpty()) {
 			return failure(source, to, "there is nothing to translate from " + source.dialect().displayName() + " to "
 					+ to.displayName(), steps, started);
@@ -82,7 +97,7 @@ public final class Translator {
 					if (refusedPasses.contains(pass.name())) {
 						continue;
 					}
-					StepRecord step = step(pass, source, current, dialect, stage.output(), scalars, seed);
+					StepRecord step = step(pass, source, current, dialect, stage.output(), scalars, request, seed);
 					if ("refused".equals(step.verdict()) && stage.optional() && !stage.readsCode()) {
 						// an improvement's precondition holds for none of its knob values; options read from the
 						// code are different candidates (another operand, another loop) and are each tried
@@ -120,7 +135,7 @@ public final class Translator {
 	}
 
 	private StepRecord step(Pass pass, KernelSource source, String before, Dialect dialect, Dialect to,
-			Map<String, String> scalars, long seed) {
+			Map<String, String> scalars, RunRequest request, long seed) {
 		long started = System.nanoTime();
 		ParsedKernel parsed = parser.parse(source.displayName(), before, dialect);
 		Optional<String> refusal = pass.refusal(parsed.unit(), dialect, to);
@@ -149,7 +164,7 @@ public final class Translator {
 		Oracle.Verdict verdict;
 		try {
 			verdict = oracle.verify(source, new KernelSource(outputName, to, after), new VirtualDevice(), scalars, seed,
-					RunRequest.of(List.of()));
+					request);
 		} catch (DeviceException e) {
 			return new StepRecord(pass.name(), knobs, before, after, "rejected",
 					"the source does not run on the virtual device: " + e.getMessage(), null, millisSince(started));

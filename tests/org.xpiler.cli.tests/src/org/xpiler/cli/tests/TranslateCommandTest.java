@@ -77,6 +77,27 @@ public class TranslateCommandTest {
 	}
 
 	@Test
+	public void aBareKernelTakesItsGridFromGridWhenItsCodeDoesNotBoundIt() throws Exception {
+		Path source = work.resolve("fill.cu");
+		Files.writeString(source, """
+				__global__ void __launch_bounds__(128) fill(float* y)
+				{
+				    y[blockIdx.x * 128 + threadIdx.x] = 1.0f;
+				}
+				""");
+		Path output = work.resolve("fill.mlu");
+		Outcome unknown = HeadlessApplicationTest.runXpiler("translate", "--to", "bang", source.toString(), "-o",
+				output.toString());
+		assertEquals(1, unknown.exitCode());
+		assertTrue(unknown.err().contains("give its launch shape (--grid)"), unknown.err());
+		assertFalse(Files.exists(output));
+		Outcome outcome = HeadlessApplicationTest.runXpiler("translate", "--to", "bang", "--grid", "6", source.toString(),
+				"-o", output.toString());
+		assertEquals(0, outcome.exitCode(), outcome.err());
+		assertTrue(Files.readString(output).contains("__mlu_global__ void fill(float *y)"), Files.readString(output));
+	}
+
+	@Test
 	public void aFailedTranslationExitsOneWithTheReasonAndLeavesNoOutput() throws Exception {
 		// a warp vote has no sequential counterpart yet: loop recovery refuses it with its line
 		Path source = work.resolve("vote.cu");

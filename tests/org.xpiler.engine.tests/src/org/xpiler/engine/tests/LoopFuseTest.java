@@ -99,6 +99,29 @@ public class LoopFuseTest {
 	}
 
 	@Test
+	public void aLinearIndexWrittenOutAtEachUseBecomesTheFusedLoopsVariable() {
+		// generated kernels (TVM) write ((int)blockIdx.x) * 1024 + ((int)threadIdx.x) at every use, never in a variable
+		String source = """
+				extern "C" void scale(const float* A, float* B)
+				{
+				    for (int blockIdx_x = 0; blockIdx_x < 3; ++blockIdx_x) {
+				        for (int threadIdx_x = 0; threadIdx_x < 1024; ++threadIdx_x) {
+				            if ((((blockIdx_x) * 1024) + (threadIdx_x)) < 2310) {
+				                B[(((blockIdx_x) * 1024) + (threadIdx_x))] = A[((threadIdx_x + blockIdx_x * 1024))] * 2.0f;
+				            }
+				        }
+				    }
+				}
+				""";
+		String out = fuse(source, Map.of("fused", "1", "bounded", "1"));
+		assertTrue(out.contains("""
+				    for (int index = 0; index < 2310; ++index) {
+				        B[index] = A[index] * 2.0f;
+				    }
+				"""), out);
+	}
+
+	@Test
 	public void aNaiveCudaMatrixProductLiftsToADotProductNestThatTensorizesWithFma() {
 		String cuda = """
 				__global__ void matmul(const float* A, const float* B, float* C, int M, int N, int K)

@@ -574,9 +574,10 @@ public class LoopPassesTest {
 		assertTrue(recovered.contains("for (int blockIdx_x = 0; blockIdx_x < 13; ++blockIdx_x)"), recovered);
 		String out = result.output().orElseThrow();
 		assertFalse(out.contains("ceil_div"), out); // inlined, and gone once nothing calls it
-		// fused into rows and columns, bounded by the guard rather than by the 7 x 13 blocks of 16 x 16
-		assertTrue(out.contains("for (int row = 0; row < 100; ++row)"), out);
-		assertTrue(out.contains("col + 16 <= 200"), out);
+		// fused into rows and columns, bounded by the guard rather than by the 7 x 13 blocks of 16 x 16; the body
+		// reads row and col only as row * 200 + col, so rows and columns fuse too, into one vector loop
+		assertTrue(out.contains("index + 16 <= 20000"), out);
+		assertFalse(out.contains("row"), out);
 	}
 
 	@Test
