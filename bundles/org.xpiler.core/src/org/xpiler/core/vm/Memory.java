@@ -149,6 +149,10 @@ public final class Memory {
 	}
 
 	private Region slowRead(long address, int bytes, int site) {
+		return slowRead(address, bytes, null, site);
+	}
+
+	private Region slowRead(long address, int bytes, boolean[] valueBytes, int site) {
 		Region r = locate(address, bytes, site);
 		int offset = offsetOf(address);
 		r.readBeforeWrite |= !r.written;
@@ -157,6 +161,9 @@ public final class Memory {
 		}
 		if (r.initialized != null) {
 			for (int i = offset; i < offset + bytes; i++) {
+				if (valueBytes != null && !valueBytes[i - offset]) {
+					continue;
+				}
 				if (!r.initialized[i] && vectorLane != null) {
 					vectorLane.readUndefined(r, i); // garbage in, garbage out: decided when the lane ends
 					break;
@@ -387,8 +394,22 @@ public final class Memory {
 
 	/** Reads a vector or struct value of {@code bytes} bytes. */
 	public byte[] loadBytes(long address, int bytes, int site) {
-		Region r = bytes == 0 ? null : access(address, bytes, site);
-		return r == null ? new byte[0] : Arrays.copyOfRange(r.data, offsetOf(address), offsetOf(address) + bytes);
+		return loadBytes(address, bytes, null, site);
+	}
+
+	/**
+	 * Reads a value of {@code bytes} bytes of which only those marked in {@code valueBytes} must hold values (a
+	 * struct's padding need not; null: all must).
+	 */
+	public byte[] loadBytes(long address, int bytes, boolean[] valueBytes, int site) {
+		if (bytes == 0) {
+			return new byte[0];
+		}
+		Region r = fast(address, bytes);
+		if (r == null) {
+			r = slowRead(address, bytes, valueBytes, site);
+		}
+		return Arrays.copyOfRange(r.data, offsetOf(address), offsetOf(address) + bytes);
 	}
 
 	public void storeBytes(long address, byte[] value, int site) {

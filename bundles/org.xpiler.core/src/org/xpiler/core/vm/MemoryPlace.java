@@ -118,6 +118,7 @@ final class MemoryPlace {
 				}
 			};
 		}
+		boolean[] valueBytes = type instanceof VmType.Struct struct ? struct.valueBytes() : null;
 		return new Lv(type) {
 			@Override
 			long prepare(Frame f) {
@@ -146,7 +147,7 @@ final class MemoryPlace {
 
 			@Override
 			Object getO(Frame f, long place) {
-				return f.memory.loadBytes(place, type.size(), site);
+				return f.memory.loadBytes(place, type.size(), valueBytes, site);
 			}
 
 			@Override

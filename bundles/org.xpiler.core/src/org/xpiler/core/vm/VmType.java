@@ -167,6 +167,27 @@ public sealed interface VmType {
 			return fields.stream().filter(f -> f.name().equals(fieldName)).findFirst().orElse(null);
 		}
 
+		/**
+		 * Which of its bytes hold a field's value, and which are padding (false): a copy of the whole struct may
+		 * read padding that nobody wrote.
+		 */
+		public boolean[] valueBytes() {
+			boolean[] bytes = new boolean[size];
+			markValueBytes(bytes, 0);
+			return bytes;
+		}
+
+		private void markValueBytes(boolean[] bytes, int base) {
+			for (Field f : fields) {
+				if (f.type() instanceof Struct inner) {
+					inner.markValueBytes(bytes, base + f.offset());
+				} else {
+					java.util.Arrays.fill(bytes, base + f.offset(), Math.min(bytes.length, base + f.offset() + f.type().size()),
+							true);
+				}
+			}
+		}
+
 		/** Whether every field is a number, so that the struct can live in a register as its bytes. */
 		public boolean scalarFields() {
 			return fields.stream().allMatch(f -> f.type() instanceof Scalar);

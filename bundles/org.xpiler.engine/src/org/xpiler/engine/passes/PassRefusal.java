@@ -25,8 +25,12 @@ public final class PassRefusal extends RuntimeException {
 		}
 	}
 
-	/** A refusal located at {@code node}: {@code line 12: ...}. */
+	/**
+	 * A refusal located at {@code node}: {@code line 12: ...}; without the location when the node was written by a
+	 * pass (a template's instance) and has no line of the source.
+	 */
 	public static PassRefusal at(org.eclipse.emf.ecore.EObject node, String message) {
-		return new PassRefusal((node == null ? "" : Snippets.location(node) + ": ") + message);
+		String location = node == null ? "?" : Snippets.location(node);
+		return new PassRefusal((location.equals("?") ? "" : location + ": ") + message);
 	}
 }

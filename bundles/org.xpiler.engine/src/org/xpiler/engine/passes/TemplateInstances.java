@@ -82,7 +82,12 @@ final class TemplateInstances {
 		List<EObject> uses = new ArrayList<>();
 		instance.eAllContents().forEachRemaining(uses::add);
 		for (EObject use : uses) {
-			if (use instanceof Name n && values.containsKey(n.getName())) {
+			if (use instanceof TemplateArgument a && TemplateArguments.value(a) instanceof Name n && a.getValue() == null
+					&& values.containsKey(n.getName())) {
+				// sum<B>(v) in the body: a lone name reads as a type until it is known to be B's value
+				a.setType(null);
+				a.setValue(EcoreUtil.copy(values.get(n.getName())));
+			} else if (use instanceof Name n && values.containsKey(n.getName())) {
 				EcoreUtil.replace(n, EcoreUtil.copy(values.get(n.getName())));
 			} else if (use instanceof NamedType t && types.containsKey(t.getName())) {
 				EcoreUtil.replace(t, EcoreUtil.copy(types.get(t.getName())));

@@ -35,6 +35,11 @@ public class FieldStylesDeviceTest {
 		return new KernelSource(Path.of(name), Dialect.fromFile(Path.of(name)).orElseThrow(), text);
 	}
 
+	/** Runs the file's entry on seeded inputs. */
+	private KernelRuns.Report run(String name, String text) {
+		return new KernelRuns().run(device, source(name, text), Map.of(), 1, RunRequest.of(List.of()));
+	}
+
 	private RunResult launch(KernelSource kernel, int threads, Argument.Buffer... buffers) {
 		return device.run(kernel, new RunRequest(Optional.empty(), List.of(buffers), new int[] { 1, 1, 1 },
 				new int[] { threads, 1, 1 }, 0, Duration.ofSeconds(10)));
@@ -182,6 +187,36 @@ public class FieldStylesDeviceTest {
 				"""), Map.of(), 1, RunRequest.of(List.of())));
 		assertTrue(e.diagnostics().get(0).format().contains("bare.cpp:2:10: error: 'auto' v needs an initializer"),
 				e.diagnostics().get(0).format());
+	}
+
+	@Test
+	public void aStructWithPaddingPassesByValueAndItsPaddingIsNoUninitializedRead() {
+		// 8 + 8 + 4 bytes of fields, 24 with the padding that nothing writes
+		String cuda = """
+				struct Params { const float* x; float* y; float a; };
+				__global__ void scale(Params p) { int i = threadIdx.x; p.y[i] = p.a * p.x[i]; }
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 64 * 4);
+				    cudaMalloc(&dy, 64 * 4);
+				    cudaMemcpy(dx, x, 64 * 4, cudaMemcpyHostToDevice);
+				    Params p;
+				    p.x = dx; p.y = dy; p.a = 2.0f;
+				    scale<<<1, 64>>>(p);
+				    cudaMemcpy(y, dy, 64 * 4, cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		KernelRuns.Report report = run("scale.cu", cuda);
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		for (int i = 0; i < 64; i++) {
+			assertEquals(2.0f * x[i], y[i]);
+		}
+		// a field nobody wrote is still an uninitialized read where it is used
+		DeviceException unset = assertThrows(DeviceException.class,
+				() -> run("scale.cu", cuda.replace(" p.a = 2.0f;", "")));
+		assertTrue(unset.getMessage().contains("read of uninitialized memory: byte offset 16 of 'p'"), unset.getMessage());
 	}
 
 	@Test

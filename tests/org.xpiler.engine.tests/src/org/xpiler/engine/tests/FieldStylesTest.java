@@ -314,6 +314,40 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aKernelsTemplateArgumentPassedOnToATemplateHelperIsItsValueThere() {
+		// BLOCK reaches the helper as the lone name BLOCK, which parses as a type until the kernel's instance knows it
+		String cuda = """
+				template <int B>
+				__device__ float block_sum(float v, float* smem) {
+				    smem[threadIdx.x] = v;
+				    __syncthreads();
+				    float r = 0.0f;
+				    for (int w = 0; w < B; ++w) r += smem[w];
+				    __syncthreads();
+				    return r;
+				}
+				template <int B>
+				__device__ float scaled(float v) { return v * B; }
+				template <int BLOCK>
+				__global__ void k(const float* x, float* y) {
+				    __shared__ float smem[BLOCK];
+				    y[threadIdx.x] = scaled<BLOCK>(block_sum<BLOCK>(x[threadIdx.x], smem));
+				}
+				extern "C" void sums_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 64 * sizeof(float));
+				    cudaMalloc(&dy, 64 * sizeof(float));
+				    cudaMemcpy(dx, x, 64 * sizeof(float), cudaMemcpyHostToDevice);
+				    k<64><<<1, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		String cpp = lifted(verified("sums.cu", cuda, Dialect.VNNI));
+		assertTrue(cpp.contains("scaled<64>(") && cpp.contains("w < 64"), cpp);
+	}
+
+	@Test
 	public void anOpenMpPragmaIsNotAKernelOfItsOwn() {
 		String cpp = """
 				extern "C" void scale_kernel(const float* x, float* y) {
