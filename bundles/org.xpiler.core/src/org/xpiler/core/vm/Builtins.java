@@ -11,6 +11,7 @@ import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.TemplateId;
 
 /**
  * What the virtual device implements natively rather than from a catalog reference body: builtin variables
@@ -159,17 +160,23 @@ final class Builtins {
 				models = new ArrayList<>(models);
 				models.set(0, wrapped.getArgs().get(0)); // the HIP headers' macro for a kernel name with commas
 			}
-			if (models.size() < 5 || !(models.get(0) instanceof Name kernel)) {
+			String kernel = models.isEmpty() ? null : switch (models.get(0)) {
+			case Name n -> n.getName();
+			case TemplateId id -> id.getName();
+			default -> null;
+			};
+			if (models.size() < 5 || kernel == null) {
 				throw ec.error(models.isEmpty() ? null : models.get(0),
 						"hipLaunchKernelGGL(kernel, grid, block, sharedBytes, stream, args...) names its kernel first");
 			}
-			var definitions = program.functions.getOrDefault(kernel.getName(), List.of());
+			var definitions = program.functions.getOrDefault(kernel, List.of());
 			if (definitions.isEmpty()) {
-				throw ec.error(models.get(0), "the kernel '" + kernel.getName() + "' is not defined in this file");
+				throw ec.error(models.get(0), "the kernel '" + kernel + "' is not defined in this file");
 			}
 			List<Ex> config = models.subList(1, 5).stream().map(ec::compile).toList();
 			List<Ex> args = models.subList(5, models.size()).stream().map(ec::compile).toList();
-			CompiledFunction compiled = fc.expressions.calls.instantiate(definitions.get(0), Map.of());
+			CompiledFunction compiled = fc.expressions.calls.launchedInstance(definitions.get(0), models.get(0), args,
+					models.get(0));
 			return Launches.launch(program, ec, definitions.get(0), compiled, config, args, models.get(0), site);
 		}
 		default:

@@ -401,17 +401,25 @@ final class Calls {
 		};
 		FunctionDefinition kernel = program.functions.getOrDefault(name, List.of()).stream().findFirst()
 				.orElseThrow(() -> ec.error(launch, "the kernel '" + name + "' is not defined in this file"));
+		List<Ex> args = launch.getArgs().stream().map(ec::compile).toList();
+		CompiledFunction compiled = launchedInstance(kernel, launch.getKernel(), args, launch);
+		List<Ex> config = launch.getConfig().stream().map(ec::compile).toList();
+		return Launches.launch(program, ec, kernel, compiled, config, args, launch, site);
+	}
+
+	/**
+	 * The instance of {@code kernel} that a launch naming it {@code named} ({@code k}, or {@code k<128>} with
+	 * explicit template arguments) runs with {@code args}.
+	 */
+	CompiledFunction launchedInstance(FunctionDefinition kernel, Expression named, List<Ex> args, Expression at) {
 		Map<String, VmType> explicit = Map.of();
-		if (launch.getKernel() instanceof TemplateId id) {
+		if (named instanceof TemplateId id) {
 			if (kernel.getTemplate() == null) {
-				throw ec.error(launch, "the kernel '" + name + "' is not a template");
+				throw ec.error(at, "the kernel '" + kernel.getName() + "' is not a template");
 			}
 			explicit = explicitBindings(kernel, id.getTemplateArgs());
 		}
-		List<Ex> args = launch.getArgs().stream().map(ec::compile).toList();
-		CompiledFunction compiled = instantiate(kernel, deduce(kernel, args, explicit, launch));
-		List<Ex> config = launch.getConfig().stream().map(ec::compile).toList();
-		return Launches.launch(program, ec, kernel, compiled, config, args, launch, site);
+		return instantiate(kernel, deduce(kernel, args, explicit, at));
 	}
 
 	/** {@code &kernel} or a bare kernel name passed to hipLaunchKernelGGL: not a value the VM computes with. */

@@ -348,6 +348,27 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void aTemplateKernelLaunchedThroughHipKernelNameMapsAndLifts() {
+		String hip = """
+				template <typename T, int B>
+				__global__ void scale(const T* x, T* y) { int i = threadIdx.x; y[i] = x[i] * B; }
+				extern "C" void scale_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    hipMalloc(&dx, 64 * 4);
+				    hipMalloc(&dy, 64 * 4);
+				    hipMemcpy(dx, x, 64 * 4, hipMemcpyHostToDevice);
+				    hipLaunchKernelGGL(HIP_KERNEL_NAME(scale<float, 2>), dim3(1), dim3(64), 0, 0, dx, dy);
+				    hipMemcpy(y, dy, 64 * 4, hipMemcpyDeviceToHost);
+				    hipFree(dx); hipFree(dy);
+				}
+				""";
+		String cuda = verified("scale.hip", hip, Dialect.CUDA).output().orElseThrow();
+		assertTrue(cuda.contains("scale<float, 2><<<dim3(1), dim3(64), 0, 0>>>(dx, dy);"), cuda);
+		String cpp = lifted(verified("scale.hip", hip, Dialect.VNNI));
+		assertTrue(cpp.contains("x[i] * 2"), cpp);
+	}
+
+	@Test
 	public void anOpenMpPragmaIsNotAKernelOfItsOwn() {
 		String cpp = """
 				extern "C" void scale_kernel(const float* x, float* y) {

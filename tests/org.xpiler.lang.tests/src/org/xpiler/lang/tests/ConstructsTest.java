@@ -215,6 +215,24 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void hipKernelNameHoldsATemplateKernelWithItsCommasAndPrintsBack() {
+		ParsedKernel parsed = clean("reduce.hip", """
+				template <typename T, int BLOCK>
+				__global__ void reduce(const T* x, T* y) { y[threadIdx.x] = x[threadIdx.x] * BLOCK; }
+				__global__ void copy(const float* x, float* y) { y[threadIdx.x] = x[threadIdx.x]; }
+				extern "C" void reduce_kernel(const float* x, float* y) {
+				    hipLaunchKernelGGL(HIP_KERNEL_NAME(reduce<float, 256>), dim3(1), dim3(256), 0, 0, x, y);
+				    hipLaunchKernelGGL(HIP_KERNEL_NAME(copy), dim3(1), dim3(256), 0, 0, x, y);
+				}
+				""", Dialect.HIP);
+		String printed = Dialect.HIP.printer().print(parsed.unit());
+		assertTrue(printed.contains("hipLaunchKernelGGL(HIP_KERNEL_NAME(reduce<float, 256>), dim3(1), dim3(256), 0, 0, x, y);"),
+				printed);
+		assertTrue(printed.contains("hipLaunchKernelGGL(HIP_KERNEL_NAME(copy), dim3(1)"), printed);
+		clean("reduce.hip", printed, Dialect.HIP);
+	}
+
+	@Test
 	public void namespacesHoldHelpersAndTheirQualifiedNamesAreKnown() {
 		ParsedKernel parsed = clean("rows.cu", """
 				namespace {
