@@ -70,7 +70,54 @@ final class HalfPrecision {
 			Map.entry("__hmul", "(($H)($0) * ($H)($1))"), Map.entry("__hdiv", "(($H)($0) / ($H)($1))"),
 			Map.entry("__hneg", "(-($H)($0))"), Map.entry("__hfma", "(($H)((float)($0) * (float)($1) + (float)($2)))"));
 
+	/**
+	 * The sequential C++'s pair of halves for CUDA's and HIP's {@code __half2}: a struct of two {@code _Float16}
+	 * lanes, {@code x} (low) and {@code y} (high), made by {@link #PAIR_MAKER}.
+	 */
+	static final String PAIR_TYPE = "half2_lanes";
+	private static final String PAIR_MAKER = "make_half2_lanes";
+
+	/**
+	 * The {@code __half2} intrinsics as C++ over the pair ({@code $P} its maker, {@code $H} the half type); each
+	 * lane computes as the intrinsic's catalog reference does, rounding to half per lane.
+	 */
+	private static final Map<String, String> PAIR_INTRINSICS = Map.ofEntries(
+			Map.entry("__low2half", "(($0).x)"), Map.entry("__high2half", "(($0).y)"),
+			Map.entry("__low2float", "((float)(($0).x))"), Map.entry("__high2float", "((float)(($0).y))"),
+			Map.entry("__halves2half2", "$P(($H)($0), ($H)($1))"), Map.entry("__half2half2", "$P(($H)($0), ($H)($0))"),
+			Map.entry("__floats2half2_rn", "$P(($H)($0), ($H)($1))"),
+			Map.entry("__float2half2_rn", "$P(($H)($0), ($H)($0))"),
+			Map.entry("__float22half2_rn", "$P(($H)(($0).x), ($H)(($0).y))"),
+			Map.entry("__half22float2", "make_float2((float)(($0).x), (float)(($0).y))"),
+			Map.entry("__lows2half2", "$P(($0).x, ($1).x)"), Map.entry("__highs2half2", "$P(($0).y, ($1).y)"),
+			Map.entry("__lowhigh2highlow", "$P(($0).y, ($0).x)"),
+			Map.entry("__hadd2", "$P(($0).x + ($1).x, ($0).y + ($1).y)"),
+			Map.entry("__hsub2", "$P(($0).x - ($1).x, ($0).y - ($1).y)"),
+			Map.entry("__hmul2", "$P(($0).x * ($1).x, ($0).y * ($1).y)"),
+			Map.entry("__h2div", "$P(($0).x / ($1).x, ($0).y / ($1).y)"),
+			Map.entry("__hneg2", "$P(-($0).x, -($0).y)"),
+			Map.entry("__hfma2", "$P(($H)((float)(($0).x) * (float)(($1).x) + (float)(($2).x)), "
+					+ "($H)((float)(($0).y) * (float)(($1).y) + (float)(($2).y)))"));
+
 	private HalfPrecision() {
+	}
+
+	/**
+	 * The definitions of the pair of halves that {@link #lift} wrote {@code __half2} as, when the unit uses it:
+	 * the struct and its maker, in the sequential C++ (lowering writes their {@code _Float16} as the target's
+	 * half).
+	 */
+	static String pairDefinitions(TranslationUnit unit) {
+		for (var it = unit.eAllContents(); it.hasNext();) {
+			EObject o = it.next();
+			if (o instanceof TypeSpecifier type && type.getName().equals(PAIR_TYPE)
+					|| o instanceof Call call && PAIR_MAKER.equals(Snippets.callee(call))) {
+				return "struct " + PAIR_TYPE + " {\n    " + SEQUENTIAL_TYPE + " x;\n    " + SEQUENTIAL_TYPE + " y;\n};\n"
+						+ "static inline " + PAIR_TYPE + " " + PAIR_MAKER + "(" + SEQUENTIAL_TYPE + " x, " + SEQUENTIAL_TYPE
+						+ " y) {\n    " + PAIR_TYPE + " v;\n    v.x = x;\n    v.y = y;\n    return v;\n}\n";
+			}
+		}
+		return "";
 	}
 
 	/** Writes, in {@code unit} parsed as {@code from}, the source's half as {@code _Float16}. */
@@ -86,6 +133,10 @@ final class HalfPrecision {
 		String written = from == Dialect.BANG ? "half" : "__half";
 		Map<String, String> equivalents = new HashMap<>();
 		INTRINSICS.forEach((name, text) -> equivalents.put(name, text.replace("$H", written)));
+		if (from != Dialect.BANG) {
+			PAIR_INTRINSICS.forEach((name, text) -> equivalents.put(name, text.replace("$H", written)
+					.replace("$P", PAIR_MAKER)));
+		}
 		Set<String> defined = new java.util.HashSet<>();
 		Snippets.definedFunctions(unit).forEach(f -> defined.add(f.getName()));
 		List<Call> calls = new ArrayList<>();
@@ -97,6 +148,9 @@ final class HalfPrecision {
 		});
 		PortableMath.substitute(calls, equivalents, from);
 		rename(unit, halfTypes, SEQUENTIAL_TYPE, from);
+		if (from != Dialect.BANG) {
+			rename(unit, Set.of("__half2", "half2"), PAIR_TYPE, from);
+		}
 	}
 
 	/**
@@ -149,8 +203,9 @@ final class HalfPrecision {
 			}
 		});
 		for (TypeSpecifier type : types) {
-			// _Float16 is a name to the grammar; the dialects' half types and uint16_t are keywords
-			TypeSpecifier renamed = to.equals(SEQUENTIAL_TYPE) ? KernelFactory.eINSTANCE.createNamedType()
+			// _Float16 and the pair are names to the grammar; the dialects' half types and uint16_t are keywords
+			TypeSpecifier renamed = to.equals(SEQUENTIAL_TYPE) || to.equals(PAIR_TYPE)
+					? KernelFactory.eINSTANCE.createNamedType()
 					: KernelFactory.eINSTANCE.createBuiltinType();
 			renamed.setName(to);
 			EcoreUtil.replace(type, renamed);

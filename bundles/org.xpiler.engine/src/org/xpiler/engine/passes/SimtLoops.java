@@ -143,6 +143,7 @@ final class SimtLoops {
 		HalfPrecision.lift(unit, from);
 		StringBuilder out = new StringBuilder("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n");
 		out.append(VectorStructs.definitions(unit));
+		out.append(HalfPrecision.pairDefinitions(unit));
 		for (TopLevel item : items) {
 			switch (item) {
 			case Directive d when d.getText().contains("cuda") || d.getText().contains("hip/")

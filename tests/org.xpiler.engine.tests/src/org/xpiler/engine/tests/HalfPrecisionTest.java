@@ -48,6 +48,38 @@ public class HalfPrecisionTest {
 			""";
 
 	@Test
+	public void halfPairsBecomeAStructOfTwoLanesThatEveryTargetComputesWith() {
+		String cuda = """
+				__global__ void pairs(const __half2* x, const __half2* r, __half2* y, float* lo) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    const __half2 a = x[i];
+				    __half2 s = __hfma2(a, __float2half2_rn(0.5f), __hadd2(r[i], __lowhigh2highlow(a)));
+				    y[i] = __hmul2(s, __floats2half2_rn(__low2float(a), 2.0f));
+				    lo[i] = __half2float(__low2half(s)) + __high2float(s);
+				}
+				extern "C" void pairs_kernel(const __half* x, const __half* r, __half* y, float* lo) {
+				    __half *dx, *dr, *dy; float* dl;
+				    cudaMalloc(&dx, 256 * sizeof(__half)); cudaMalloc(&dr, 256 * sizeof(__half));
+				    cudaMalloc(&dy, 256 * sizeof(__half)); cudaMalloc(&dl, 128 * sizeof(float));
+				    cudaMemcpy(dx, x, 256 * sizeof(__half), cudaMemcpyHostToDevice);
+				    cudaMemcpy(dr, r, 256 * sizeof(__half), cudaMemcpyHostToDevice);
+				    pairs<<<2, 64>>>((const __half2*)dx, (const __half2*)dr, (__half2*)dy, dl);
+				    cudaMemcpy(y, dy, 256 * sizeof(__half), cudaMemcpyDeviceToHost);
+				    cudaMemcpy(lo, dl, 128 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dr); cudaFree(dy); cudaFree(dl);
+				}
+				""";
+		String cpp = verified("pairs.cu", cuda, Dialect.VNNI);
+		assertTrue(cpp.contains("struct half2_lanes {\n    _Float16 x;\n    _Float16 y;\n};"), cpp);
+		assertFalse(cpp.contains("__h"), cpp);
+		String bang = verified("pairs.cu", cuda, Dialect.BANG);
+		assertTrue(bang.contains("struct half2_lanes {\n    half x;\n    half y;\n};"), bang);
+		// and the C++ with its pair struct goes back to CUDA, the lanes' arithmetic through float
+		String back = verified("pairs.cpp", cpp, Dialect.CUDA);
+		assertTrue(back.contains("__half x;") && back.contains("#include <cuda_fp16.h>"), back);
+	}
+
+	@Test
 	public void cudaHalfBecomesFloat16InCppAndHalfInBang() {
 		String cpp = verified("hscale.cu", CUDA_HALF, Dialect.VNNI);
 		assertTrue(cpp.contains("_Float16 h = "), cpp);
