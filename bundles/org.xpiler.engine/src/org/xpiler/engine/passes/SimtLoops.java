@@ -26,6 +26,7 @@ import org.xpiler.lang.kernel.Declaration;
 import org.xpiler.lang.kernel.DeclarationStatement;
 import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Directive;
+import org.xpiler.lang.kernel.DirectiveStatement;
 import org.xpiler.lang.kernel.DoStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
@@ -611,6 +612,7 @@ final class SimtLoops {
 			LaunchConstants values = new LaunchConstants(unit, kernel, from);
 			rewriteShuffles(body, values);
 			fission = containsBarrier(body);
+			dropHintsOfSplitLoops(body);
 			rewriteReturns(body);
 			resolve(body);
 			collectConstants(body, values);
@@ -936,6 +938,24 @@ final class SimtLoops {
 
 		private boolean containsBarrier(EObject node) {
 			return Snippets.calls(node, "__syncthreads") || Snippets.calls(node, "__syncwarp");
+		}
+
+		/**
+		 * Removes a {@code #pragma} (an unroll hint) written before a statement that holds a barrier: the
+		 * statement is split into pieces at the barrier, and the hint would stay behind at the end of a block,
+		 * where no compiler accepts it.
+		 */
+		private void dropHintsOfSplitLoops(CompoundStatement body) {
+			List<DirectiveStatement> hints = new ArrayList<>();
+			body.eAllContents().forEachRemaining(o -> {
+				if (o instanceof DirectiveStatement d && d.eContainer() instanceof CompoundStatement block) {
+					int next = block.getStatements().indexOf(d) + 1;
+					if (next < block.getStatements().size() && containsBarrier(block.getStatements().get(next))) {
+						hints.add(d);
+					}
+				}
+			});
+			hints.forEach(EcoreUtil::delete);
 		}
 
 		private boolean isBarrier(Statement s) {

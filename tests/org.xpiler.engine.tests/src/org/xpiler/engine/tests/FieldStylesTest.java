@@ -369,6 +369,32 @@ public class FieldStylesTest {
 	}
 
 	@Test
+	public void anUnrollHintOfALoopSplitAtItsShufflesIsNotLeftAtTheEndOfABlock() {
+		String cuda = """
+				__global__ void warp_sums(const float* x, float* y) {
+				    float v = x[blockIdx.x * 64 + threadIdx.x];
+				    #pragma unroll
+				    for (int offset = 16; offset > 0; offset >>= 1) {
+				        v += __shfl_down_sync(0xffffffffu, v, offset);
+				    }
+				    if (threadIdx.x % 32 == 0) y[blockIdx.x * 2 + threadIdx.x / 32] = v;
+				}
+				extern "C" void warp_sums_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, 256 * sizeof(float));
+				    cudaMalloc(&dy, 8 * sizeof(float));
+				    cudaMemcpy(dx, x, 256 * sizeof(float), cudaMemcpyHostToDevice);
+				    warp_sums<<<4, 64>>>(dx, dy);
+				    cudaMemcpy(y, dy, 8 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		String cpp = lifted(verified("warp_sums.cu", cuda, Dialect.VNNI));
+		// clang (hipcc) rejects a directive where a statement must follow
+		assertFalse(java.util.regex.Pattern.compile("#pragma[^\\n]*\\n\\s*}").matcher(cpp).find(), cpp);
+	}
+
+	@Test
 	public void anOpenMpPragmaIsNotAKernelOfItsOwn() {
 		String cpp = """
 				extern "C" void scale_kernel(const float* x, float* y) {
