@@ -98,7 +98,7 @@ final class SimtLoops {
 	/**
 	 * Gives a bare {@code __global__} entry the host wrapper that launches it with its shape, with the entry's
 	 * parameters: the wrapper's lifting, written under the entry's name, is a C++ function of the kernel's own
-	 * signature.
+	 * signature. The wrapper is appended to the file as it was read, so refusals still name the source's lines.
 	 */
 	private EntryPoint launchedFromHost(TranslationUnit unit, FunctionDefinition kernel, VirtualMachine.LaunchShape shape) {
 		bareEntry = kernel.getName();
@@ -107,7 +107,7 @@ final class SimtLoops {
 		String wrapper = "\nextern \"C\" void " + Snippets.freshName(unit, bareEntry + "_launch", from) + "("
 				+ parameters + ")\n{\n    " + bareEntry + "<<<" + dim3(shape.grid()) + ", " + dim3(shape.block()) + ">>>("
 				+ arguments + ");\n}\n";
-		Snippets.replaceFile(unit, printer.print(unit) + wrapper, from);
+		unit.getItems().addAll(new ArrayList<>(Snippets.file(wrapper, from).getItems()));
 		return EntryPoint.find(unit, java.util.Optional.empty());
 	}
 

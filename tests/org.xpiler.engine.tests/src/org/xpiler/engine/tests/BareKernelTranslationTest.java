@@ -77,6 +77,23 @@ public class BareKernelTranslationTest {
 	}
 
 	@Test
+	public void aRefusalNamesTheSourcesLine() {
+		String vote = """
+				// a warp vote, which loop recovery does not lift
+
+				extern "C" __global__ void __launch_bounds__(64) vote(const float* __restrict__ x, int* __restrict__ out) {
+				  unsigned int m = __ballot_sync(0xffffffffu, x[((int)blockIdx.x) * 64 + ((int)threadIdx.x)] > 0.0f);
+				  if (((int)blockIdx.x) * 64 + ((int)threadIdx.x) < 128) {
+				    out[((int)blockIdx.x) * 64 + ((int)threadIdx.x)] = m != 0u;
+				  }
+				}
+				""";
+		Translator.Result refused = translate(vote, Dialect.VNNI, new VirtualMachine.LaunchShape(null, null));
+		assertFalse(refused.record().verified());
+		assertTrue(refused.record().reason().contains("line 4: __ballot_sync is not lifted"), refused.record().reason());
+	}
+
+	@Test
 	public void aKernelWhoseGridTheCodeDoesNotBoundTranslatesWithTheGivenGrid() {
 		String unguarded = """
 				__global__ void __launch_bounds__(64) twice(const float* x, float* y)
