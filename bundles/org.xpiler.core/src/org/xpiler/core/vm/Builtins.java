@@ -11,7 +11,6 @@ import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.MemberAccess;
 import org.xpiler.lang.kernel.Name;
-import org.xpiler.lang.kernel.TemplateId;
 
 /**
  * What the virtual device implements natively rather than from a catalog reference body: builtin variables
@@ -160,11 +159,7 @@ final class Builtins {
 				models = new ArrayList<>(models);
 				models.set(0, wrapped.getArgs().get(0)); // the HIP headers' macro for a kernel name with commas
 			}
-			String kernel = models.isEmpty() ? null : switch (models.get(0)) {
-			case Name n -> n.getName();
-			case TemplateId id -> id.getName();
-			default -> null;
-			};
+			String kernel = models.isEmpty() ? null : Calls.kernelName(models.get(0));
 			if (models.size() < 5 || kernel == null) {
 				throw ec.error(models.isEmpty() ? null : models.get(0),
 						"hipLaunchKernelGGL(kernel, grid, block, sharedBytes, stream, args...) names its kernel first");

@@ -394,17 +394,25 @@ final class Calls {
 
 	Ex launch(KernelLaunch launch) {
 		int site = program.site(launch);
-		String name = switch (launch.getKernel()) {
-		case Name n -> n.getName();
-		case TemplateId id -> id.getName();
-		default -> throw ec.error(launch, "a launch must name its kernel");
-		};
+		String name = kernelName(launch.getKernel());
+		if (name == null) {
+			throw ec.error(launch, "a launch must name its kernel");
+		}
 		FunctionDefinition kernel = program.functions.getOrDefault(name, List.of()).stream().findFirst()
 				.orElseThrow(() -> ec.error(launch, "the kernel '" + name + "' is not defined in this file"));
 		List<Ex> args = launch.getArgs().stream().map(ec::compile).toList();
 		CompiledFunction compiled = launchedInstance(kernel, launch.getKernel(), args, launch);
 		List<Ex> config = launch.getConfig().stream().map(ec::compile).toList();
 		return Launches.launch(program, ec, kernel, compiled, config, args, launch, site);
+	}
+
+	/** The kernel a launch names ({@code k} or {@code k<128>}), or null when it names none. */
+	static String kernelName(Expression named) {
+		return switch (named) {
+		case Name n -> n.getName();
+		case TemplateId id -> id.getName();
+		default -> null;
+		};
 	}
 
 	/**

@@ -38,31 +38,32 @@ public final class LaunchInference {
 			int[] grid, int[] block) {
 		Program program = new Program(unit, dialect, file);
 		FunctionDefinition kernel = EntryPoint.find(unit, entryName).function();
-		int[] threads = block != null ? block : block(program, unit, kernel);
+		Site site = program.site(program.site(kernel));
+		int[] threads = block != null ? block : block(program, unit, kernel, site);
 		if (grid != null) {
 			return new VirtualMachine.LaunchShape(grid, threads);
 		}
 		int[] blocks = { 1, 1, 1 };
-		VmOptions probing = options.withoutRaceDetection();
+		Probe probe = new Probe(unit, dialect, file, entryName, arguments, options.withoutRaceDetection(), inputs, threads);
 		for (int axis = 0; axis < 3; axis++) {
 			if (reads(unit, axis, "blockIdx", "gridDim")) {
-				blocks[axis] = extent(program, unit, file, entryName, arguments, probing, inputs, blocks, threads, axis);
+				blocks[axis] = extent(probe, blocks, axis, site);
 			}
 		}
 		return new VirtualMachine.LaunchShape(blocks, threads);
 	}
 
 	/** {@code __launch_bounds__(n)} as n threads along x, when the kernel indexes threads along x only. */
-	private static int[] block(Program program, TranslationUnit unit, FunctionDefinition kernel) {
+	private static int[] block(Program program, TranslationUnit unit, FunctionDefinition kernel, Site site) {
 		Optional<LaunchBounds> bounds = kernel.getAttributes().stream().filter(LaunchBounds.class::isInstance)
 				.map(LaunchBounds.class::cast).findFirst();
 		if (bounds.isEmpty()) {
-			throw new CompileError(program.site(program.site(kernel)), "the entry '" + kernel.getName()
+			throw new CompileError(site, "the entry '" + kernel.getName()
 					+ "' is a __global__ kernel without a host wrapper or __launch_bounds__: give its launch shape "
 					+ "(--grid and --block)");
 		}
 		if (reads(unit, 1, "threadIdx", "blockDim") || reads(unit, 2, "threadIdx", "blockDim")) {
-			throw new CompileError(program.site(program.site(kernel)), "the entry '" + kernel.getName()
+			throw new CompileError(site, "the entry '" + kernel.getName()
 					+ "' indexes threads in more than one dimension, which __launch_bounds__ does not settle: give "
 					+ "its block (--block)");
 		}
@@ -75,24 +76,22 @@ public final class LaunchInference {
 	 * last of the grid (blocks run independently, so each probe runs that block alone). Doubling finds a block
 	 * past the kernel's guard, bisection the first.
 	 */
-	private static int extent(Program program, TranslationUnit unit, String file, Optional<String> entryName,
-			List<Argument> arguments, VmOptions options, InputGenerator inputs, int[] blocks, int[] threads, int axis) {
-		Probe probe = new Probe(program, unit, file, entryName, arguments, options, inputs, blocks, threads, axis);
-		long threadsPerBlock = (long) threads[0] * threads[1] * threads[2];
+	private static int extent(Probe probe, int[] blocks, int axis, Site kernel) {
+		long threadsPerBlock = (long) probe.threads[0] * probe.threads[1] * probe.threads[2];
 		int writing = 0; // block 0 is in every grid
 		int idle = 1;
-		while (probe.writes(idle)) {
+		while (probe.writes(blocks, axis, idle)) {
 			writing = idle;
 			if ((long) idle * 2 * threadsPerBlock > PROBE_THREADS) {
-				throw new CompileError(program.site(program.site(EntryPoint.find(unit, entryName).function())),
-						"block " + idle + " along " + AXES[axis] + " still writes global memory, so the kernel's grid does "
-								+ "not follow from its code (no guard bounds its index): give its launch shape (--grid)");
+				throw new CompileError(kernel, "block " + idle + " along " + AXES[axis] + " still writes global memory, so "
+						+ "the kernel's grid does not follow from its code (no guard bounds its index): give its launch "
+						+ "shape (--grid)");
 			}
 			idle *= 2;
 		}
 		while (idle - writing > 1) {
 			int middle = writing + (idle - writing) / 2;
-			if (probe.writes(middle)) {
+			if (probe.writes(blocks, axis, middle)) {
 				writing = middle;
 			} else {
 				idle = middle;
@@ -101,18 +100,19 @@ public final class LaunchInference {
 		return idle;
 	}
 
-	/** Runs one block, the last of its grid along the axis, and tells whether it wrote global memory. */
-	private record Probe(Program program, TranslationUnit unit, String file, Optional<String> entryName,
-			List<Argument> arguments, VmOptions options, InputGenerator inputs, int[] blocks, int[] threads, int axis) {
+	/** A run of the entry with the given block size, for one block at a time. */
+	private record Probe(TranslationUnit unit, Dialect dialect, String file, Optional<String> entryName,
+			List<Argument> arguments, VmOptions options, InputGenerator inputs, int[] threads) {
 
-		boolean writes(int block) {
+		/** Runs {@code block}, the last of its grid along {@code axis}; whether it wrote global memory. */
+		boolean writes(int[] blocks, int axis, int block) {
 			int[] grid = blocks.clone();
 			grid[axis] = block + 1;
 			int[] only = { 0, 0, 0 };
 			only[axis] = block;
 			WritingBlocks writers = new WritingBlocks();
-			VirtualMachine.run(unit, program.dialect, file, entryName, arguments,
-					new VirtualMachine.LaunchShape(grid, threads), options, inputs, false, writers, only);
+			VirtualMachine.run(unit, dialect, file, entryName, arguments, new VirtualMachine.LaunchShape(grid, threads),
+					options, inputs, false, writers, only);
 			return writers.wrote;
 		}
 	}
