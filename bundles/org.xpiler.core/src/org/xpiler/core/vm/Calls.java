@@ -82,7 +82,7 @@ final class Calls {
 				}
 			}
 		}
-		return call(name, args, Map.of(), call, site);
+		return call(name, args, List.of(), call, site);
 	}
 
 	static boolean isReference(Parameter parameter) {
@@ -105,15 +105,42 @@ final class Calls {
 	}
 
 	Ex templateCall(TemplateCall call) {
-		int site = program.site(call);
 		List<Ex> args = call.getArgs().stream().map(ec::compile).toList();
-		List<FunctionDefinition> candidates = program.functions.getOrDefault(call.getFunction(), List.of());
-		for (FunctionDefinition f : candidates) {
-			if (f.getTemplate() != null && f.getParams().size() == args.size()) {
-				return call(call.getFunction(), args, explicitBindings(f, call.getTemplateArgs()), call, site);
+		return call(call.getFunction(), args, call.getTemplateArgs(), call, program.site(call));
+	}
+
+	/**
+	 * Whether the explicit specialization {@code f} ({@code template <> float to_float<__half>(__half v)}) is the
+	 * one a call runs: its template arguments are the call's explicit ones, or, where the call gives none, its
+	 * parameters have the arguments' types (the deduction C++ makes through the primary template).
+	 */
+	private boolean specializes(FunctionDefinition f, List<Ex> args, List<TemplateArgument> templateArgs) {
+		if (!templateArgs.isEmpty()) {
+			List<TemplateArgument> specialized = f.getSpecialization();
+			if (templateArgs.size() > specialized.size()) {
+				return false;
+			}
+			for (int i = 0; i < templateArgs.size(); i++) {
+				if (!templateArgumentValue(templateArgs.get(i), fc.bindings)
+						.equals(templateArgumentValue(specialized.get(i), Map.of()))) {
+					return false;
+				}
+			}
+			return true;
+		}
+		for (int i = 0; i < args.size(); i++) {
+			Parameter p = f.getParams().get(i);
+			if (!program.types.declared(p.getType(), p.getDeclarator(), Map.of()).equals(args.get(i).type)) {
+				return false;
 			}
 		}
-		return call(call.getFunction(), args, Map.of(), call, site);
+		return true;
+	}
+
+	/** A template argument as a binding: the type it names, or its constant value. */
+	private VmType templateArgumentValue(TemplateArgument argument, Map<String, VmType> bindings) {
+		return argument.getType() != null ? program.types.typeName(argument.getType(), bindings)
+				: new VmType.TemplateValue(program.types.templateValue(argument, bindings));
 	}
 
 	/** The template parameters of {@code f} that {@code templateArgs} give, in order ({@code f<float, 4>}). */
@@ -136,10 +163,19 @@ final class Calls {
 		return explicit;
 	}
 
-	private Ex call(String name, List<Ex> args, Map<String, VmType> explicit, Expression at, int site) {
+	/** Calls {@code name} with {@code args} and the explicit template arguments {@code templateArgs} ({@code f<float>(x)}). */
+	private Ex call(String name, List<Ex> args, List<TemplateArgument> templateArgs, Expression at, int site) {
 		List<FunctionDefinition> candidates = program.functions.getOrDefault(name, List.of());
 		for (FunctionDefinition f : candidates) {
-			if (f.getParams().size() == args.size() || f.getParams().size() == 1 && args.isEmpty()) {
+			if (!f.getSpecialization().isEmpty() && f.getParams().size() == args.size()
+					&& specializes(f, args, templateArgs)) {
+				return invoke(instantiate(f, Map.of()), args, at);
+			}
+		}
+		for (FunctionDefinition f : candidates) {
+			if (f.getSpecialization().isEmpty()
+					&& (f.getParams().size() == args.size() || f.getParams().size() == 1 && args.isEmpty())) {
+				Map<String, VmType> explicit = f.getTemplate() != null ? explicitBindings(f, templateArgs) : Map.of();
 				CompiledFunction callee = instantiate(f, deduce(f, args, explicit, at));
 				return invoke(callee, args, at);
 			}

@@ -20,6 +20,7 @@ import org.xpiler.lang.kernel.PointerOperator;
 import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.StructDefinition;
 import org.xpiler.lang.kernel.TemplateArgument;
+import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.TypedefDeclaration;
@@ -67,10 +68,55 @@ final class Types {
 			return new VmType.Array(element, (int) templateValue(named.getTemplateArgs().get(1), bindings));
 		}
 		if (!named.getTemplateArgs().isEmpty()) {
-			throw new UnsupportedOperationException("the template type " + named.getName()
-					+ "<...> (wmma fragments and other class templates are not supported by the virtual device yet)");
+			StructDefinition template = StructDefinitions.named(program.unit.getItems(), named.getName())
+					.filter(struct -> struct.getTemplate() != null)
+					.orElseThrow(() -> new UnsupportedOperationException("the template type " + named.getName()
+							+ "<...> is not known to the virtual device (it runs the file's struct templates, std::array"
+							+ " and wmma fragments)"));
+			return structInstance(named, template, bindings);
 		}
 		return named(named.getName(), bindings);
+	}
+
+	/** The instance of a struct template that {@code named} names ({@code Params<float, 4>}), laid out once. */
+	private VmType.Struct structInstance(NamedType named, StructDefinition template, Map<String, VmType> bindings) {
+		List<TemplateParameter> parameters = template.getTemplate().getParams();
+		List<TemplateArgument> arguments = named.getTemplateArgs();
+		if (arguments.size() > parameters.size()) {
+			throw new UnsupportedOperationException(named.getName() + " takes " + parameters.size()
+					+ " template arguments, not " + arguments.size());
+		}
+		Map<String, VmType> instanceBindings = new java.util.HashMap<>();
+		List<String> written = new ArrayList<>();
+		for (int i = 0; i < parameters.size(); i++) {
+			TemplateParameter parameter = parameters.get(i);
+			TemplateArgument argument = i < arguments.size() ? arguments.get(i) : null;
+			VmType bound;
+			if (parameter.getKind() != null) {
+				TypeName type = argument != null ? argument.getType() : parameter.getDefaultType();
+				if (type == null) {
+					throw new UnsupportedOperationException("the template parameter " + parameter.getName() + " of "
+							+ named.getName() + " needs a type");
+				}
+				bound = typeName(type, bindings);
+			} else if (argument != null) {
+				bound = new VmType.TemplateValue(templateValue(argument, bindings));
+			} else if (parameter.getDefaultValue() != null) {
+				bound = new VmType.TemplateValue(program.constantValue(parameter.getDefaultValue(), instanceBindings));
+			} else {
+				throw new UnsupportedOperationException("the template parameter " + parameter.getName() + " of "
+						+ named.getName() + " needs a value");
+			}
+			instanceBindings.put(parameter.getName(), bound);
+			written.add(bound.display());
+		}
+		String name = named.getName() + "<" + String.join(", ", written) + ">";
+		VmType.Struct laidOut = userStructs.get(name);
+		if (laidOut == null) {
+			laidOut = layout(name, template, instanceBindings); // not computeIfAbsent: members may lay out structs
+			userStructs.put(name, laidOut);
+		}
+		return laidOut;
 	}
 
 	VmType named(String written, Map<String, VmType> bindings) {
@@ -131,7 +177,7 @@ final class Types {
 		}
 		Optional<StructDefinition> definition = StructDefinitions.named(program.unit.getItems(), name);
 		if (definition.isPresent()) {
-			VmType.Struct layout = layout(name, definition.get());
+			VmType.Struct layout = layout(name, definition.get(), Map.of());
 			userStructs.put(name, layout);
 			return layout;
 		}
@@ -155,13 +201,13 @@ final class Types {
 	 * A struct of the file laid out as C lays it out: each member at the next offset that its alignment allows,
 	 * the whole rounded up to the largest alignment.
 	 */
-	private VmType.Struct layout(String name, StructDefinition definition) {
+	private VmType.Struct layout(String name, StructDefinition definition, Map<String, VmType> bindings) {
 		List<VmType.Field> fields = new ArrayList<>();
 		int offset = 0;
 		int align = 1;
 		for (Declaration member : definition.getMembers()) {
 			for (Declarator declarator : member.getDeclarators()) {
-				VmType type = declared(member.getType(), declarator, Map.of());
+				VmType type = declared(member.getType(), declarator, bindings);
 				if (type.size() <= 0 || type instanceof VmType.Reference) {
 					throw new UnsupportedOperationException("the member '" + declarator.getName() + "' of struct " + name
 							+ " is a " + type.display() + ", which the virtual device cannot lay out in a struct");

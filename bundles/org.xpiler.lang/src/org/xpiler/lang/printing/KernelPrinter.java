@@ -145,6 +145,9 @@ public class KernelPrinter {
 			out.append(";\n");
 		}
 		case StructDefinition struct -> {
+			if (struct.getTemplate() != null) {
+				indent(out, depth).append(templateHeader(struct.getTemplate())).append('\n');
+			}
 			indent(out, depth).append(struct.isTypedef() ? "typedef struct" : "struct");
 			out.append(struct.getName() == null ? "" : " " + struct.getName()).append(" {\n");
 			for (Declaration member : struct.getMembers()) {
@@ -179,7 +182,11 @@ public class KernelPrinter {
 		for (FunctionAttribute attribute : function.getAttributes()) {
 			out.append(functionAttribute(attribute)).append(' ');
 		}
-		out.append(function.getName()).append('(');
+		out.append(function.getName());
+		if (!function.getSpecialization().isEmpty()) {
+			out.append('<').append(templateArguments(function.getSpecialization())).append('>');
+		}
+		out.append('(');
 		for (int i = 0; i < function.getParams().size(); i++) {
 			out.append(i > 0 ? ", " : "").append(parameter(function.getParams().get(i)));
 		}

@@ -129,12 +129,16 @@ final class NameCheck {
 			reporter.error("declare the variable '" + struct.getAlias() + "' in a declaration of its own, after the struct",
 					struct, "struct-variable");
 		}
+		scopes.push(new HashSet<>());
+		declareTemplate(struct.getTemplate());
 		struct.getMembers().forEach(this::checkDeclaration);
+		scopes.pop();
 	}
 
 	private void checkFunction(FunctionDefinition function) {
 		scopes.push(new HashSet<>());
 		declareTemplate(function.getTemplate());
+		function.getSpecialization().forEach(this::checkSubtree);
 		checkSubtree(function.getReturnType());
 		for (Parameter parameter : function.getParams()) {
 			checkSubtree(parameter.getType());

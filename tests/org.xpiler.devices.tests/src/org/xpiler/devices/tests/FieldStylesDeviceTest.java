@@ -220,6 +220,47 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void aStructTemplateIsLaidOutPerInstance() {
+		// Block<double, 3> holds 3 doubles then an int: 32 bytes; Block<float, 2> 2 floats and an int: 12
+		KernelRuns.Report report = run("blocks.cpp", """
+				template <typename T, int N = 2>
+				struct Block { T v[N]; int count; };
+				extern "C" void blocks_kernel(float* y) {
+				    Block<double, 3> wide;
+				    Block<float> narrow;
+				    for (int i = 0; i < 3; ++i) wide.v[i] = 0.5 * i;
+				    narrow.v[0] = 1.5f; narrow.v[1] = 2.5f;
+				    wide.count = 3; narrow.count = 2;
+				    y[0] = (float)sizeof(wide);
+				    y[1] = (float)sizeof(narrow);
+				    y[2] = (float)(wide.v[2] + narrow.v[1] + wide.count + narrow.count);
+				}
+				""");
+		float[] y = floatsOf(report.buffers().get(0).buffer());
+		assertEquals(32.0f, y[0]);
+		assertEquals(12.0f, y[1]);
+		assertEquals(1.0f + 2.5f + 3 + 2, y[2]);
+	}
+
+	@Test
+	public void aCallRunsTheExplicitSpecializationForItsArgumentType() {
+		KernelRuns.Report report = run("widen.cpp", """
+				template <typename T> float widen(T v) { return (float)v * 2.0f; }
+				template <> float widen<int>(int v) { return (float)v + 100.0f; }
+				template <> float widen<double>(double v) { return (float)v - 100.0f; }
+				extern "C" void widen_kernel(float* y) {
+				    y[0] = widen(1.0f);
+				    y[1] = widen(1);
+				    y[2] = widen(1.0);
+				    y[3] = widen<int>(5);
+				    y[4] = widen<float>(5);
+				}
+				""");
+		float[] y = floatsOf(report.buffers().get(0).buffer());
+		assertEquals(List.of(2.0f, 101.0f, -99.0f, 105.0f, 10.0f), List.of(y[0], y[1], y[2], y[3], y[4]));
+	}
+
+	@Test
 	public void aRaceInsideAnIntrinsicNamesItsReferenceNotALineOfTheKernel() {
 		// every task copies its result over the same GDRAM: the earlier write happened in __memcpy's reference
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("all.mlu", """

@@ -124,6 +124,43 @@ public class FieldStylesTest {
 		verified("quarter.cpp", cpp, Dialect.CUDA);
 	}
 
+	// ------------------------------------------------------------------ class templates and specializations
+
+	@Test
+	public void aStructTemplatePassedByValueAndAnExplicitSpecializationTranslate() {
+		String cuda = """
+				template <typename T>
+				struct Params { const T* x; T* y; T a; };
+				template <typename T> __device__ float widen(T v);
+				template <> __device__ float widen<__half>(__half v) { return __half2float(v); }
+				template <> __device__ float widen<float>(float v) { return v; }
+				template <typename T>
+				__global__ void axpy(Params<T> p, const __half* bias) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    p.y[i] = p.a * widen(p.x[i]) + widen(bias[i]);
+				}
+				extern "C" void axpy_kernel(const float* x, const __half* bias, float* y) {
+				    float *dx, *dy;
+				    __half* db;
+				    cudaMalloc(&dx, 512 * sizeof(float));
+				    cudaMalloc(&db, 512 * sizeof(__half));
+				    cudaMalloc(&dy, 512 * sizeof(float));
+				    cudaMemcpy(dx, x, 512 * sizeof(float), cudaMemcpyHostToDevice);
+				    cudaMemcpy(db, bias, 512 * sizeof(__half), cudaMemcpyHostToDevice);
+				    Params<float> p;
+				    p.x = dx; p.y = dy; p.a = 3.0f;
+				    axpy<float><<<2, 256>>>(p, db);
+				    cudaMemcpy(y, dy, 512 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(db); cudaFree(dy);
+				}
+				""";
+		String cpp = verified("axpy.cu", cuda, Dialect.VNNI).record().output();
+		assertTrue(cpp.contains("template <typename T>\nstruct Params {"), cpp);
+		assertTrue(cpp.contains("Params<float> p;"), cpp);
+		verified("axpy.cu", cuda, Dialect.BANG);
+		verified("axpy.cu", cuda, Dialect.HIP);
+	}
+
 	// ------------------------------------------------------------------ shuffle widths
 
 	private static String hipRowSum(String prelude, String width) {

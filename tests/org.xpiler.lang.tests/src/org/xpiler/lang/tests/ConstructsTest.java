@@ -11,6 +11,7 @@ import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
 import org.junit.jupiter.api.Test;
 import org.xpiler.lang.dialect.Dialect;
+import org.xpiler.lang.diagnostics.Diagnostic;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
@@ -230,6 +231,40 @@ public class ConstructsTest {
 				printed);
 		assertTrue(printed.contains("hipLaunchKernelGGL(HIP_KERNEL_NAME(copy), dim3(1)"), printed);
 		clean("reduce.hip", printed, Dialect.HIP);
+	}
+
+	@Test
+	public void structTemplatesAndExplicitSpecializationsParseAndPrintBack() {
+		ParsedKernel parsed = clean("axpy.cu", """
+				template <typename T, int LANES = 1>
+				struct Params {
+				    const T* x;
+				    T* y;
+				    T a[LANES];
+				};
+				template <typename T>
+				__device__ float to_float(T v);
+				template <>
+				__device__ float to_float<__half>(__half v) { return __half2float(v); }
+				template <typename T>
+				__global__ void axpy(Params<T, 2> p) { p.y[threadIdx.x] = p.a[0] * to_float(p.x[threadIdx.x]); }
+				""", Dialect.CUDA);
+		String printed = Dialect.CUDA.printer().print(parsed.unit());
+		assertTrue(printed.contains("template <typename T, int LANES = 1>\nstruct Params {\n    const T *x;"), printed);
+		assertTrue(printed.contains("template <>\n__device__ float to_float<__half>(__half v) {"), printed);
+		assertTrue(printed.contains("void axpy(Params<T, 2> p)"), printed);
+		clean("axpy.cu", printed, Dialect.CUDA);
+	}
+
+	@Test
+	public void aStructTemplatesParameterIsUnknownOutsideIt() {
+		ParsedKernel parsed = PARSER.parse("pair.cu", """
+				template <typename T>
+				struct Pair { T a; T b; };
+				struct Single { T a; };
+				""", Dialect.CUDA);
+		assertEquals(List.of("pair.cu:3:17: error: unknown type 'T'"),
+				parsed.diagnostics().stream().map(Diagnostic::format).toList());
 	}
 
 	@Test
