@@ -16,6 +16,7 @@ import org.xpiler.core.vm.ElementType;
 import org.xpiler.core.vm.Half;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelRuns;
+import org.xpiler.devices.KernelSource;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,19 +47,26 @@ class RunCommand implements Callable<Integer> {
 	@Override
 	public Integer call() {
 		KernelRuns.Report report;
+		Map<String, String> assumed;
 		try {
-			report = new KernelRuns().run(options.device(), KernelRunOptions.source(file), options.scalars(),
-					options.seed, options.request());
+			KernelSource source = KernelRunOptions.source(file);
+			KernelRuns runs = new KernelRuns();
+			assumed = runs.assumedScalars(source, options.scalars(), options.request());
+			report = runs.run(options.device(), source, KernelRunOptions.with(options.scalars(), assumed), options.seed,
+					options.request());
 		} catch (DeviceException e) {
 			throw KernelRunOptions.failure(e);
 		}
 		PrintWriter out = spec.commandLine().getOut();
 		if (json.enabled()) {
-			JsonOption.print(out, json(report));
+			Map<String, Object> result = json(report);
+			result.put("assumedScalars", assumed);
+			JsonOption.print(out, result);
 			return ExitCode.OK;
 		}
 		out.printf(Locale.ROOT, "%s ran %s on %s in %.1f ms%n", file, report.entry(), report.device(),
 				report.elapsed().toNanos() / 1e6);
+		KernelRunOptions.printAssumed(out, assumed);
 		for (KernelRuns.BufferReport b : report.buffers()) {
 			Argument.Buffer buffer = b.buffer();
 			String role = b.role().name().toLowerCase(Locale.ROOT).replace('_', '-');

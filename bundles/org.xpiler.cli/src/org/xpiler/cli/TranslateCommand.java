@@ -87,6 +87,7 @@ class TranslateCommand implements Callable<Integer> {
 			summary.put("to", run.to());
 			summary.put("verified", run.verified());
 			summary.put("reason", run.reason());
+			summary.put("assumedScalars", run.assumedScalars());
 			summary.put("output", result.output().isPresent() ? output.toString() : null);
 			summary.put("steps", run.steps().stream().map(s -> Map.of("pass", s.pass(), "verdict", s.verdict(),
 					"millis", s.millis())).toList());
@@ -97,8 +98,14 @@ class TranslateCommand implements Callable<Integer> {
 					String.join(", ", run.steps().stream().filter(StepRecord::accepted).map(StepRecord::pass).toList()),
 					run.millis());
 		}
+		String assumed = "checked with the assumed " + Translator.assignments(run.assumedScalars()) + "; --args gives others";
+		if (run.verified() && !json.enabled() && !run.assumedScalars().isEmpty()) {
+			out.printf("  %s%n", assumed);
+		}
 		if (!run.verified()) {
-			throw new UserException(file + ": not translated to " + to.displayName() + ": " + run.reason());
+			boolean note = !run.assumedScalars().isEmpty() && !run.reason().contains("assumed");
+			throw new UserException(file + ": not translated to " + to.displayName() + ": " + run.reason()
+					+ (note ? " (" + assumed + ")" : ""));
 		}
 		return ExitCode.OK;
 	}

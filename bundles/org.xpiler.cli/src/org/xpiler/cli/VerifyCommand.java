@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.xpiler.devices.DeviceException;
+import org.xpiler.devices.KernelRuns;
+import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.Oracle;
 
 import picocli.CommandLine.Command;
@@ -46,17 +48,23 @@ class VerifyCommand implements Callable<Integer> {
 	@Override
 	public Integer call() {
 		Oracle.Verdict verdict;
+		Map<String, String> assumed;
 		try {
-			verdict = new Oracle().verify(KernelRunOptions.source(reference), KernelRunOptions.source(candidate),
-					options.device(), options.scalars(), options.seed, options.request());
+			KernelSource source = KernelRunOptions.source(reference);
+			assumed = new KernelRuns().assumedScalars(source, options.scalars(), options.request());
+			verdict = new Oracle().verify(source, KernelRunOptions.source(candidate), options.device(),
+					KernelRunOptions.with(options.scalars(), assumed), options.seed, options.request());
 		} catch (DeviceException e) {
 			throw new UserException("the reference cannot run: " + KernelRunOptions.failure(e).getMessage());
 		}
 		PrintWriter out = spec.commandLine().getOut();
 		if (json.enabled()) {
-			JsonOption.print(out, json(verdict));
+			Map<String, Object> result = json(verdict);
+			result.put("assumedScalars", assumed);
+			JsonOption.print(out, result);
 		} else {
 			out.println((verdict.matches() ? "match: " : "MISMATCH: ") + verdict.summary());
+			KernelRunOptions.printAssumed(out, assumed);
 			for (Oracle.BufferVerdict b : verdict.buffers()) {
 				if (b.output() || !b.matches()) {
 					out.printf(Locale.ROOT, "  %-12s %s[%d] %s%n", b.name(), b.type().cName(), b.elements(),

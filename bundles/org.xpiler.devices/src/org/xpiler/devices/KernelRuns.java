@@ -71,6 +71,14 @@ public final class KernelRuns {
 	}
 
 	/**
+	 * The values a run assumes for the entry's scalar parameters that {@code scalars} lacks
+	 * ({@link ScalarDefaults}); empty when it has them all.
+	 */
+	public Map<String, String> assumedScalars(KernelSource source, Map<String, String> scalars, RunRequest request) {
+		return ScalarDefaults.assumed(entry(source, request), scalars);
+	}
+
+	/**
 	 * {@code request} with the whole launch shape when the source's entry is a bare {@code __global__} kernel:
 	 * what it gives, the rest inferred on the virtual device from the arguments a run would get.
 	 */

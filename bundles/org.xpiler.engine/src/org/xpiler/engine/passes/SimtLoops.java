@@ -344,7 +344,7 @@ final class SimtLoops {
 				sharedBytes = configurations.value(config.get(2)).orElseThrow(() -> PassRefusal.at(launch,
 						"the dynamic shared memory size (the third launch argument) is not a compile-time constant"));
 			}
-			int[] grid = launchDimensions(configurations, config.get(0), launch);
+			String[] grid = gridExtents(configurations, config.get(0), launch);
 			int[] block = launchDimensions(configurations, config.get(1), launch);
 			FunctionDefinition instance = launchCounts.get(name) > 1 ? EcoreUtil.copy(kernel) : kernel;
 			if (kernel.getTemplate() != null) {
@@ -554,10 +554,35 @@ final class SimtLoops {
 	private static int[] launchDimensions(LaunchConstants constants, Expression e, EObject launch) {
 		int[] dims = constants.dimensions(e);
 		if (dims == null) {
-			throw PassRefusal.at(launch, "the launch configuration is not a compile-time constant; lifting specializes "
-					+ "the kernel for its grid and block");
+			throw PassRefusal.at(launch, "the block of the launch is not a compile-time constant; lifting specializes "
+					+ "the kernel for its block");
 		}
 		return dims;
+	}
+
+	/**
+	 * The grid's (x, y, z) as text: a number where it folds, else the wrapper's expression for it
+	 * ({@code (n + 255) / 256} of {@code <<<(n + 255) / 256, 256>>>} or {@code dim3((n + 255) / 256, rows)}),
+	 * which the block loops read once. A grid given as a {@code dim3} variable must fold.
+	 */
+	private String[] gridExtents(LaunchConstants constants, Expression e, EObject launch) {
+		int[] dims = constants.dimensions(e);
+		if (dims != null) {
+			return new String[] { Integer.toString(dims[0]), Integer.toString(dims[1]), Integer.toString(dims[2]) };
+		}
+		List<Expression> axes = e instanceof Call c && "dim3".equals(Snippets.callee(c)) ? c.getArgs()
+				: e instanceof Name ? null : List.of(e);
+		if (axes == null || axes.isEmpty() || axes.size() > 3) {
+			throw PassRefusal.at(launch, "the grid of the launch is not a compile-time constant, nor an expression or"
+					+ " dim3(...) of expressions at the launch");
+		}
+		String[] extents = { "1", "1", "1" };
+		for (int axis = 0; axis < axes.size(); axis++) {
+			OptionalLong folded = constants.value(axes.get(axis));
+			extents[axis] = folded.isPresent() ? Long.toString(folded.getAsLong())
+					: "(" + printer.expression(axes.get(axis)) + ")";
+		}
+		return extents;
 	}
 
 	// ------------------------------------------------------------------ one launched kernel
@@ -566,7 +591,10 @@ final class SimtLoops {
 	private final class KernelBody {
 		private final TranslationUnit unit;
 		private final FunctionDefinition kernel;
-		private final int[] grid;
+		/** The grid's extents: numbers, or names of the launch's expressions for them ({@link #gridValues}). */
+		private final String[] grid;
+		/** {@code const int gridDim_x = (n + 255) / 256;} for each extent known only when the wrapper runs. */
+		private final List<String> gridValues = new ArrayList<>();
 		private final int[] block;
 		private final int threads;
 		private final String tid;
@@ -580,11 +608,17 @@ final class SimtLoops {
 		/** The launch's dynamic shared memory, which sizes {@code extern __shared__ T s[];}. */
 		private final long sharedBytes;
 
-		KernelBody(TranslationUnit unit, FunctionDefinition kernel, int[] grid, int[] block, long sharedBytes) {
+		KernelBody(TranslationUnit unit, FunctionDefinition kernel, String[] grid, int[] block, long sharedBytes) {
 			this.unit = unit;
 			this.kernel = kernel;
 			this.sharedBytes = sharedBytes;
-			this.grid = grid;
+			this.grid = grid.clone();
+			for (int axis = 0; axis < 3; axis++) {
+				if (!grid[axis].matches("\\d+")) {
+					this.grid[axis] = Snippets.freshName(unit, "gridDim_" + "xyz".charAt(axis), from);
+					gridValues.add("const int " + this.grid[axis] + " = " + grid[axis] + ";\n");
+				}
+			}
 			this.block = block;
 			this.threads = block[0] * block[1] * block[2];
 			if (threads > 1024 || threads < 1) {
@@ -620,11 +654,12 @@ final class SimtLoops {
 			expand(pieces);
 			StringBuilder out = new StringBuilder("{\n");
 			out.append("// ").append(launchText.replace('\n', ' ')).append('\n');
+			gridValues.forEach(out::append); // before the parameters, which may hide the wrapper's names
 			bindParameters(args, out);
 			String[] blockNames = { "blockIdx_x", "blockIdx_y", "blockIdx_z" };
 			int open = 0;
 			for (int d = 2; d >= 0; d--) {
-				if (grid[d] > 1) {
+				if (!grid[d].equals("1")) {
 					out.append("for (int ").append(blockNames[d]).append(" = 0; ").append(blockNames[d]).append(" < ")
 							.append(grid[d]).append("; ++").append(blockNames[d]).append(") {\n");
 					open++;
@@ -739,14 +774,12 @@ final class SimtLoops {
 					if (axis < 0 || m.getMember().length() != 1) {
 						throw PassRefusal.at(m, n.getName() + "." + m.getMember() + " is not a dimension");
 					}
-					int[] extent = n.getName().equals("blockDim") ? block : n.getName().equals("gridDim") ? grid : null;
-					String text;
-					if (extent != null) {
-						text = Integer.toString(extent[axis]);
-					} else {
-						int[] bounds = n.getName().equals("threadIdx") ? block : grid;
-						text = bounds[axis] > 1 ? n.getName() + "_" + m.getMember() : "0";
-					}
+					String text = switch (n.getName()) {
+					case "blockDim" -> Integer.toString(block[axis]);
+					case "gridDim" -> grid[axis];
+					case "threadIdx" -> block[axis] > 1 ? "threadIdx_" + m.getMember() : "0";
+					default -> grid[axis].equals("1") ? "0" : "blockIdx_" + m.getMember();
+					};
 					EcoreUtil.replace(intCastOf(m), Snippets.expression(text, from));
 				} else if (node instanceof Name n && n.getName().equals("warpSize")) {
 					EcoreUtil.replace(n, Snippets.expression(Integer.toString(warpWidth), from));

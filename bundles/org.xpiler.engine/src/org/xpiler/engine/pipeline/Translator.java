@@ -2,6 +2,7 @@ package org.xpiler.engine.pipeline;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,27 +61,33 @@ public final class Translator {
 		List<StepRecord> steps = new ArrayList<>();
 		ParsedKernel parsed = parser.parse(source.displayName(), source.text(), source.dialect());
 		if (parsed.hasErrors()) {
-			return failure(source, to, "the source has errors: " + first(parsed.errors()), steps, started);
+			return failure(source, to, "the source has errors: " + first(parsed.errors()), Map.of(), steps, started);
 		}
 		List<LoopBind.Buffer> buffers = new ArrayList<>();
 		RunRequest request = RunRequest.of(List.of()).withLaunchShape(launch.grid(), launch.block());
+		Map<String, String> assumed = Map.of();
+		Map<String, String> checked = scalars;
 		try {
 			KernelRuns runs = new KernelRuns();
-			request = runs.withLaunchShape(source, scalars, seed, request);
-			KernelRuns.Report run = runs.run(new VirtualDevice(), source, scalars, seed, request);
+			assumed = runs.assumedScalars(source, scalars, request);
+			checked = new LinkedHashMap<>(scalars);
+			checked.putAll(assumed);
+			request = runs.withLaunchShape(source, checked, seed, request);
+			KernelRuns.Report run = runs.run(new VirtualDevice(), source, checked, seed, request);
 			run.buffers().forEach(b -> buffers.add(new LoopBind.Buffer(b.buffer().contents().length,
 					b.role() == KernelRuns.Role.INPUT || b.role() == KernelRuns.Role.IN_OUT,
 					b.role() == KernelRuns.Role.OUTPUT || b.role() == KernelRuns.Role.IN_OUT)));
 		} catch (DeviceException e) {
-			return failure(source, to, "the source does not run on the virtual device: " + e.getMessage(), steps,
-					started);
+			String with = assumed.isEmpty() ? "" : " (with the assumed " + assignments(assumed) + "; --args gives others)";
+			return failure(source, to, "the source does not run on the virtual device" + with + ": " + e.getMessage(),
+					assumed, steps, started);
 		}
 		VirtualMachine.LaunchShape bareLaunch = request.grid() == null ? null
 				: new VirtualMachine.LaunchShape(request.grid(), request.block());
 		List<List<Planner.Stage>> plans = planner.plans(source.dialect(), to, buffers, bareLaunch);
 		if (plans.isEmpty()) {
 			return failure(source, to, "there is nothing to translate from " + source.dialect().displayName() + " to "
-					+ to.displayName(), steps, started);
+					+ to.displayName(), assumed, steps, started);
 		}
 		String reason = null;
 		for (List<Planner.Stage> plan : plans) {
@@ -97,7 +104,7 @@ public final class Translator {
 					if (refusedPasses.contains(pass.name())) {
 						continue;
 					}
-					StepRecord step = step(pass, source, current, dialect, stage.output(), scalars, request, seed);
+					StepRecord step = step(pass, source, current, dialect, stage.output(), checked, request, seed);
 					if ("refused".equals(step.verdict()) && stage.optional() && !stage.readsCode()) {
 						// an improvement's precondition holds for none of its knob values; options read from the
 						// code are different candidates (another operand, another loop) and are each tried
@@ -123,11 +130,16 @@ public final class Translator {
 			}
 			if (planHolds) {
 				RunRecord record = new RunRecord(source.displayName(), source.dialect().id(), to.id(), current, true, null,
-						List.copyOf(steps), millisSince(started));
+						assumed, List.copyOf(steps), millisSince(started));
 				return new Result(Optional.of(current), record);
 			}
 		}
-		return failure(source, to, reason, steps, started);
+		return failure(source, to, reason, assumed, steps, started);
+	}
+
+	/** {@code n=1000, alpha=0.5} */
+	public static String assignments(Map<String, String> scalars) {
+		return scalars.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(", "));
 	}
 
 	private static String knobText(StepRecord step) {
@@ -184,9 +196,10 @@ public final class Translator {
 		return diagnostics.stream().limit(3).map(Diagnostic::format).collect(Collectors.joining("; "));
 	}
 
-	private static Result failure(KernelSource source, Dialect to, String reason, List<StepRecord> steps, long started) {
+	private static Result failure(KernelSource source, Dialect to, String reason, Map<String, String> assumed,
+			List<StepRecord> steps, long started) {
 		return new Result(Optional.empty(), new RunRecord(source.displayName(), source.dialect().id(), to.id(), null,
-				false, reason, List.copyOf(steps), millisSince(started)));
+				false, reason, assumed, List.copyOf(steps), millisSince(started)));
 	}
 
 	private static long millisSince(long started) {

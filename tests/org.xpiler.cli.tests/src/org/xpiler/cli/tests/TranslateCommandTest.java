@@ -60,20 +60,26 @@ public class TranslateCommandTest {
 			""";
 
 	@Test
-	public void scalarParametersTakeTheirValuesFromArgsAndTheOutputKeepsThem() throws Exception {
+	public void scalarParametersTakeTheirValuesFromArgsOrAssumedOnesAndTheOutputKeepsThem() throws Exception {
 		Path source = work.resolve("saxpy.cu");
 		Files.writeString(source, SAXPY);
 		Path output = work.resolve("saxpy.hip");
-		Outcome missing = HeadlessApplicationTest.runXpiler("translate", "--to", "hip", source.toString(), "-o",
-				output.toString());
-		assertEquals(1, missing.exitCode());
-		assertTrue(missing.err().contains("the scalar parameter 'a' of saxpy_kernel needs a value: --args a=..."),
-				missing.err());
-		Outcome outcome = HeadlessApplicationTest.runXpiler("translate", "--to", "hip", "--args", "a=0.5,n=1000",
+		Outcome given = HeadlessApplicationTest.runXpiler("translate", "--to", "hip", "--args", "a=0.5,n=1000",
 				source.toString(), "-o", output.toString());
-		assertEquals(0, outcome.exitCode(), outcome.err());
+		assertEquals(0, given.exitCode(), given.err());
+		assertFalse(given.out().contains("assumed"), given.out());
 		assertTrue(Files.readString(output).contains("saxpy_kernel(const float *x, float *y, float a, int n)"),
 				Files.readString(output));
+		// without --args the checks assume values, and say which
+		Path bang = work.resolve("saxpy.mlu");
+		Outcome assumed = HeadlessApplicationTest.runXpiler("translate", "--to", "bang", "--args", "a=2", source.toString(),
+				"-o", bang.toString());
+		assertEquals(0, assumed.exitCode(), assumed.err());
+		assertTrue(assumed.out().contains("checked with the assumed n=1000; --args gives others"), assumed.out());
+		String lifted = Files.readString(bang);
+		assertTrue(lifted.contains("void saxpy_kernel(const float *x, float *y, float a, int n)"), lifted);
+		// the grid the wrapper computes from n stays an expression of n
+		assertTrue(lifted.contains("= ((n + 255) / 256);"), lifted);
 	}
 
 	@Test

@@ -261,6 +261,38 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void scalarsNotGivenAreAssumedDistinctSizesAndReals() {
+		KernelSource norm = source("norm.cpp", """
+				struct Shape { int rows; };
+				extern "C" void norm_kernel(const float* x, float* y, int rows, int cols, float eps, double beta, Shape s) {
+				    for (int i = 0; i < rows * cols; ++i) y[i] = x[i] * (float)beta + eps;
+				}
+				""");
+		KernelRuns runs = new KernelRuns();
+		RunRequest request = RunRequest.of(List.of());
+		assertEquals(List.of("rows=100", "cols=120", "eps=0.5", "beta=1.25"), entries(runs.assumedScalars(norm, Map.of(),
+				request)));
+		// one size given: the other is the size of a one-dimensional kernel
+		assertEquals(List.of("cols=1000", "eps=0.5", "beta=1.25"), entries(runs.assumedScalars(norm, Map.of("rows", "3"),
+				request)));
+		// a kernel that runs with them
+		KernelSource scale = source("scale.cpp", """
+				extern "C" void scale_kernel(const float* x, float* y, float a, int n) {
+				    for (int i = 0; i < n; ++i) y[i] = a * x[i];
+				}
+				""");
+		KernelRuns.Report report = runs.run(device, scale, runs.assumedScalars(scale, Map.of(), request), 1, request);
+		float[] x = floatsOf(report.buffers().get(0).buffer());
+		float[] y = floatsOf(report.buffers().get(1).buffer());
+		assertEquals(1000, y.length);
+		assertEquals(0.5f * x[999], y[999]);
+	}
+
+	private static List<String> entries(Map<String, String> scalars) {
+		return scalars.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+	}
+
+	@Test
 	public void aRaceInsideAnIntrinsicNamesItsReferenceNotALineOfTheKernel() {
 		// every task copies its result over the same GDRAM: the earlier write happened in __memcpy's reference
 		DeviceException e = assertThrows(DeviceException.class, () -> new KernelRuns().run(device, source("all.mlu", """

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 import org.xpiler.devices.KernelSource;
 import org.xpiler.engine.pipeline.RunRecord;
@@ -159,6 +160,40 @@ public class FieldStylesTest {
 		assertTrue(cpp.contains("Params<float> p;"), cpp);
 		verified("axpy.cu", cuda, Dialect.BANG);
 		verified("axpy.cu", cuda, Dialect.HIP);
+	}
+
+	// ------------------------------------------------------------------ runtime sizes
+
+	@Test
+	public void aGridComputedFromARuntimeSizeLiftsToLoopsOverThatExpression() {
+		String cuda = """
+				__global__ void scale(const float* x, float* y, float a, int n) {
+				    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x)
+				        y[i] = a * x[i];
+				}
+				extern "C" void scale_kernel(const float* x, float* y, float a, int n) {
+				    float *dx, *dy;
+				    cudaMalloc(&dx, n * sizeof(float));
+				    cudaMalloc(&dy, n * sizeof(float));
+				    cudaMemcpy(dx, x, n * sizeof(float), cudaMemcpyHostToDevice);
+				    scale<<<dim3((n + 127) / 128), 128>>>(dx, dy, a, n);
+				    cudaMemcpy(y, dy, n * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy);
+				}
+				""";
+		Translator.Result result = verified("scale.cu", cuda, Dialect.VNNI);
+		// no --args: the checks assumed values, and the record says which
+		assertEquals(Map.of("a", "0.5", "n", "1000"), result.record().assumedScalars());
+		String cpp = lifted(result);
+		assertTrue(cpp.contains("const int gridDim_x = ((n + 127) / 128);"), cpp);
+		assertTrue(cpp.contains("blockIdx_x < gridDim_x"), cpp);
+		assertTrue(cpp.contains("i += 128 * gridDim_x"), cpp);
+		assertTrue(result.output().orElseThrow().contains("void scale_kernel(const float *x, float *y, float a, int n)"));
+		// a block the wrapper computes is still refused: lifting specializes the kernel for it
+		Translator.Result block = translate("scale.cu", cuda.replace("128>>>", "n / 8>>>"), Dialect.VNNI);
+		assertFalse(block.record().verified());
+		assertTrue(block.record().reason().contains("the block of the launch is not a compile-time constant"),
+				block.record().reason());
 	}
 
 	// ------------------------------------------------------------------ shuffle widths
