@@ -41,7 +41,9 @@ import org.xpiler.lang.kernel.Unary;
  * canonical with a constant bound and is the body of the loop above it: then an iteration in which a conjunct
  * {@code v < E} of {@code c} fails does nothing at all. {@code if (c) continue;} works the same with the
  * disjuncts {@code v >= E} of {@code c}, where the statements after the guard are skipped too. {@code E} must
- * fold to a constant no larger than the loop's bound; the conjunct then becomes the bound and leaves the guard.
+ * fold to a constant no larger than the loop's bound, or the bound must be {@code E} rounded up to a multiple
+ * of a block ({@code gridDim_x * 256} with {@code gridDim_x = (n + 255) / 256} for {@code E = n}); the conjunct
+ * then becomes the bound and leaves the guard.
  */
 final class GuardBounds {
 	private GuardBounds() {
@@ -148,13 +150,88 @@ final class GuardBounds {
 		CanonicalLoop loop = loops.get(v.getName());
 		OptionalLong value = folder.fold(limit);
 		OptionalLong upper = folder.fold(loop.upper());
-		if (value.isEmpty() || upper.isEmpty() || value.getAsLong() > upper.getAsLong()) {
-			return null;
-		}
 		// the guard's own words when they mean the same at the loop's header, else the value
-		boolean visible = EcoreUtil2.eAllOfType(limit, Name.class).stream()
-				.noneMatch(n -> CanonicalLoop.declares(loop.loop(), n.getName()));
-		return new Bound(loop, visible ? limit : Snippets.expression(Long.toString(value.getAsLong()), Dialect.VNNI));
+		Set<String> names = new HashSet<>();
+		EcoreUtil2.eAllOfType(limit, Name.class).forEach(n -> names.add(n.getName()));
+		boolean visible = names.stream().noneMatch(n -> CanonicalLoop.declares(loop.loop(), n))
+				&& !CanonicalLoop.assignsAny(loop.loop(), names);
+		if (value.isPresent() && upper.isPresent()) {
+			return value.getAsLong() > upper.getAsLong() ? null
+					: new Bound(loop, visible ? limit : Snippets.expression(Long.toString(value.getAsLong()), Dialect.VNNI));
+		}
+		return visible && value.isEmpty() && roundsUp(loop.upper(), limit, folder) ? new Bound(loop, limit) : null;
+	}
+
+	/**
+	 * Whether {@code upper} is {@code G * B} (or {@code B * G}) for a constant {@code B} and a {@code const} local
+	 * {@code G} that is {@code limit} divided by {@code B} rounded up ({@code (limit + B - 1) / B} or
+	 * {@code (limit - 1) / B + 1}): then {@code upper} is at least {@code limit}, whatever its value (the grid of
+	 * a launch sized at run time, {@code (n + 255) / 256} blocks of 256 threads, covers {@code n}).
+	 */
+	private static boolean roundsUp(Expression upper, Expression limit, ConstantFolder folder) {
+		if (!(Snippets.unparenthesized(upper) instanceof Binary times) || !times.getOp().equals("*")) {
+			return false;
+		}
+		for (int side = 0; side < 2; side++) {
+			Expression g = side == 0 ? times.getLeft() : times.getRight();
+			OptionalLong b = folder.fold(side == 0 ? times.getRight() : times.getLeft());
+			if (b.isPresent() && b.getAsLong() > 0 && Snippets.unparenthesized(g) instanceof Name name) {
+				Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
+				if (declared != null && declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d
+						&& ConstantFolder.isConstant(d) && declared.getInitializer() instanceof Expression quotient
+						&& isCeilingOf(quotient, limit, b.getAsLong(), folder)) {
+					return true;
+				}
+			}
+		}
+		return false;
+	}
+
+	/** {@code (x + B - 1) / B} or {@code (x - 1) / B + 1}, where {@code x} reads as {@code limit}. */
+	private static boolean isCeilingOf(Expression e, Expression limit, long b, ConstantFolder folder) {
+		Expression q = Snippets.unparenthesized(e);
+		if (q instanceof Binary plus && plus.getOp().equals("+") && folder.fold(plus.getRight()).orElse(0) == 1) {
+			return isQuotientOf(plus.getLeft(), limit, b, -1, folder); // (x - 1) / B + 1
+		}
+		return isQuotientOf(q, limit, b, b - 1, folder);
+	}
+
+	/** {@code (x + offset) / B}, the offset written as any sum of constants. */
+	private static boolean isQuotientOf(Expression e, Expression limit, long b, long offset, ConstantFolder folder) {
+		if (!(Snippets.unparenthesized(e) instanceof Binary div) || !div.getOp().equals("/")
+				|| folder.fold(div.getRight()).orElse(0) != b) {
+			return false;
+		}
+		List<Expression> variable = new ArrayList<>();
+		long constant = 0;
+		List<Expression> terms = new ArrayList<>();
+		List<Boolean> negated = new ArrayList<>();
+		addends(div.getLeft(), false, terms, negated);
+		for (int k = 0; k < terms.size(); k++) {
+			OptionalLong value = folder.fold(terms.get(k));
+			if (value.isPresent()) {
+				constant += negated.get(k) ? -value.getAsLong() : value.getAsLong();
+			} else if (negated.get(k)) {
+				return false;
+			} else {
+				variable.add(terms.get(k));
+			}
+		}
+		var printer = Dialect.VNNI.printer();
+		return constant == offset && variable.size() == 1
+				&& printer.expression(Snippets.unparenthesized(variable.get(0)))
+						.equals(printer.expression(Snippets.unparenthesized(limit)));
+	}
+
+	/** The terms of a sum or difference, each with whether it is subtracted. */
+	private static void addends(Expression e, boolean negative, List<Expression> terms, List<Boolean> negated) {
+		if (Snippets.unparenthesized(e) instanceof Binary b && (b.getOp().equals("+") || b.getOp().equals("-"))) {
+			addends(b.getLeft(), negative, terms, negated);
+			addends(b.getRight(), b.getOp().equals("-") != negative, terms, negated);
+		} else {
+			terms.add(e);
+			negated.add(negative);
+		}
 	}
 
 	private static void split(Expression e, String op, List<Expression> terms) {

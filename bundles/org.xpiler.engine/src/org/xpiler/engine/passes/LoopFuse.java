@@ -35,7 +35,9 @@ import org.xpiler.lang.printing.KernelPrinter;
  * other uses of {@code o} and {@code i} read {@code x / B} and {@code x % B}. A grid-stride loop
  * {@code for (int x = o * B + i; x < N; x += A * B)} as the whole body of the nest becomes
  * {@code for (int x = 0; x < N; ++x)}: every {@code x} below {@code N} runs once, in ascending order instead of
- * by thread, which the source's threads (free of races) allow;</li>
+ * by thread, which the source's threads (free of races) allow. {@code A} may be a grid extent the wrapper
+ * computes at run time ({@code const int gridDim_x = ((n + 255) / 256);}): the fused loop runs to
+ * {@code gridDim_x * B}, and the extent's declaration goes once nothing reads it;</li>
  * <li><b>interchange</b>: in a perfect nest of recovered block and thread loops (a 2-D launch gives
  * {@code blockIdx_y, blockIdx_x, threadIdx_y, threadIdx_x}) whose body declares {@code row = blockIdx_y * 16 +
  * threadIdx_y} and {@code col = blockIdx_x * 16 + threadIdx_x}, the loops of each pair move next to each other,
@@ -92,9 +94,26 @@ public final class LoopFuse implements Pass {
 			applied.merge(rewrite.kind(), 1, Integer::sum);
 			rewrites++;
 		}
+		removeUnreadExtents(unit);
 		Map<String, String> knobs = new LinkedHashMap<>();
 		applied.forEach((kind, count) -> knobs.put(kind, Integer.toString(count)));
 		return knobs;
+	}
+
+	/**
+	 * Removes {@code const int gridDim_x = ((n + 255) / 256);} where the loops it bounded fused and their guard
+	 * took {@code n} as bound, so that nothing reads it any more.
+	 */
+	private static void removeUnreadExtents(TranslationUnit unit) {
+		for (DeclarationStatement d : EcoreUtil2.eAllOfType(unit, DeclarationStatement.class)) {
+			List<Declarator> declarators = d.getDeclaration().getDeclarators();
+			if (declarators.size() == 1 && SimtLoops.isGridExtent(declarators.get(0).getName())
+					&& ConstantFolder.isConstant(d.getDeclaration()) && !Snippets.containsCall(declarators.get(0))
+					&& d.eContainer() instanceof CompoundStatement block
+					&& !Snippets.mentions(block, declarators.get(0).getName())) {
+				EcoreUtil.remove(d);
+			}
+		}
 	}
 
 	/** One rewrite of the code: which of the four it is, and the change. */
@@ -140,7 +159,7 @@ public final class LoopFuse implements Pass {
 	/** The loop that replaces {@code outer} and the loop it holds, or null. */
 	private String fusion(CanonicalLoop outer) {
 		Optional<CanonicalLoop> nested = outer.perfectlyNested();
-		OptionalLong a = fromZero(outer);
+		Optional<String> a = extent(outer);
 		if (nested.isEmpty() || a.isEmpty() || fromZero(nested.get()).isEmpty()) {
 			return null;
 		}
@@ -150,7 +169,7 @@ public final class LoopFuse implements Pass {
 		String i = inner.variable();
 		List<Statement> body = inner.body();
 		if (body.size() == 1 && body.get(0) instanceof ForStatement stride) {
-			return gridStride(stride, o, i, a.getAsLong(), b);
+			return gridStride(stride, o, i, a.get(), b);
 		}
 		Map<String, String> copies = new HashMap<>();
 		for (int k = 0; k < body.size(); k++) {
@@ -164,13 +183,41 @@ public final class LoopFuse implements Pass {
 				// (an earlier mention would be another variable of that name, which the fused loop's would hide)
 				List<Statement> rest = new ArrayList<>(body.subList(0, k));
 				rest.addAll(body.subList(k + 1, body.size()));
-				return fused(x.getName(), a.getAsLong() * b, rest, o, i, b);
+				return fused(x.getName(), product(a.get(), b), rest, o, i, b);
 			}
 			if (init instanceof Name n && (n.getName().equals(o) || n.getName().equals(i) || copies.containsKey(n.getName()))) {
 				copies.put(x.getName(), copies.getOrDefault(n.getName(), n.getName()));
 			}
 		}
-		return fusedInline(inner, o, i, a.getAsLong(), b);
+		return fusedInline(inner, o, i, a.get(), b);
+	}
+
+	/**
+	 * The trip count of a loop from 0: a number, or the name of a constant computed before the loop (a grid
+	 * that the wrapper computes from a runtime size, {@code const int gridDim_x = ((n + 255) / 256);}).
+	 */
+	private static Optional<String> extent(CanonicalLoop loop) {
+		OptionalLong constant = fromZero(loop);
+		if (constant.isPresent()) {
+			return Optional.of(Long.toString(constant.getAsLong()));
+		}
+		if (loop.constantLower().orElse(-1) == 0 && Snippets.unparenthesized(loop.upper()) instanceof Name bound
+				&& isConstantLocal(bound) && !CanonicalLoop.assignsAny(loop.loop(), Set.of(bound.getName()))) {
+			return Optional.of(bound.getName());
+		}
+		return Optional.empty();
+	}
+
+	/** Whether {@code name} is a {@code const} scalar declared before it in an enclosing block. */
+	private static boolean isConstantLocal(Name name) {
+		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
+		return declared != null && declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d
+				&& ConstantFolder.isConstant(d) && declared.getPointers().isEmpty() && declared.getDimensions().isEmpty();
+	}
+
+	/** {@code a * b} for the extent {@code a} and the constant {@code b}: folded where {@code a} is a number. */
+	private static String product(String a, long b) {
+		return a.matches("\\d+") ? Long.toString(Long.parseLong(a) * b) : a + " * " + b;
 	}
 
 	/**
@@ -179,7 +226,7 @@ public final class LoopFuse implements Pass {
 	 * new loop's variable. Null when the body has no such use, or reads either loop variable otherwise too (a
 	 * nest over rows and columns stays one).
 	 */
-	private String fusedInline(CanonicalLoop inner, String o, String i, long a, long b) {
+	private String fusedInline(CanonicalLoop inner, String o, String i, String a, long b) {
 		List<Statement> body = inner.body().stream().map(EcoreUtil::copy).toList();
 		List<Expression> uses = new ArrayList<>();
 		for (Statement s : body) {
@@ -205,7 +252,7 @@ public final class LoopFuse implements Pass {
 		if (body.stream().anyMatch(s -> Snippets.mentions(s, o) || Snippets.mentions(s, i))) {
 			return null;
 		}
-		return fused(x, a * b, body, o, i, b);
+		return fused(x, product(a, b), body, o, i, b);
 	}
 
 	/** The declarator of {@code int x = e;} (one scalar, initialized), else null. */
@@ -219,7 +266,7 @@ public final class LoopFuse implements Pass {
 	}
 
 	/** {@code for (int x = o * B + i; x < N; x += A * B)} over all (o, i): one loop over {@code x < N}. */
-	private String gridStride(ForStatement stride, String o, String i, long a, long b) {
+	private String gridStride(ForStatement stride, String o, String i, String a, long b) {
 		if (stride.getInitDeclaration() == null || stride.getInitDeclaration().getDeclarators().size() != 1) {
 			return null;
 		}
@@ -230,7 +277,7 @@ public final class LoopFuse implements Pass {
 				|| !(c.getLeft() instanceof Name n) || !n.getName().equals(x.getName())
 				|| !(stride.getUpdate() instanceof Assignment u) || !u.getOp().equals("+=")
 				|| !(u.getLeft() instanceof Name un) || !un.getName().equals(x.getName())
-				|| folder.fold(u.getRight()).orElse(-1) != a * b || Snippets.mentions(stride.getBody(), o)
+				|| !isProduct(u.getRight(), a, b, folder) || Snippets.mentions(stride.getBody(), o)
 				|| Snippets.mentions(stride.getBody(), i)
 				|| CanonicalLoop.assignsAny(stride.getBody(), Set.of(x.getName()))) {
 			return null;
@@ -241,8 +288,18 @@ public final class LoopFuse implements Pass {
 		return text.append("}\n").toString();
 	}
 
+	/** Whether {@code e} is {@code a * b}: their product's value, or {@code a * b} or {@code b * a} for a named {@code a}. */
+	private static boolean isProduct(Expression e, String a, long b, ConstantFolder folder) {
+		if (a.matches("\\d+")) {
+			return folder.fold(e).orElse(-1) == Long.parseLong(a) * b;
+		}
+		return Snippets.unparenthesized(e) instanceof Binary times && times.getOp().equals("*")
+				&& (names(times.getLeft(), a, Map.of()) && folder.fold(times.getRight()).orElse(-1) == b
+						|| names(times.getRight(), a, Map.of()) && folder.fold(times.getLeft()).orElse(-1) == b);
+	}
+
 	/** The fused loop over {@code x < extent}; what still reads the old variables gets them back from {@code x}. */
-	private String fused(String x, long extent, List<Statement> rest, String o, String i, long b) {
+	private String fused(String x, String extent, List<Statement> rest, String o, String i, long b) {
 		List<Statement> kept = withoutDeadCopies(rest);
 		StringBuilder text = new StringBuilder("for (int ").append(x).append(" = 0; ").append(x).append(" < ")
 				.append(extent).append("; ++").append(x).append(") {\n");
@@ -279,7 +336,7 @@ public final class LoopFuse implements Pass {
 	// ------------------------------------------------------------------ interchange
 
 	/**
-	 * A perfect nest of recovered block and thread loops, from 0 with constant trips, reordered so that the two
+	 * A perfect nest of recovered block and thread loops, from 0 with constant trips (or grid extents), reordered so that the two
 	 * loops of each linear index its body declares are adjacent (outer one first); null when nothing moves.
 	 */
 	private String interchange(CanonicalLoop outer) {
@@ -289,10 +346,10 @@ public final class LoopFuse implements Pass {
 		}
 		Map<String, Long> trips = new HashMap<>();
 		for (CanonicalLoop loop : nest) {
-			if (fromZero(loop).isEmpty() || !SimtLoops.isParallelIndex(loop.variable())) {
+			if (extent(loop).isEmpty() || !SimtLoops.isParallelIndex(loop.variable())) {
 				return null;
 			}
-			trips.put(loop.variable(), fromZero(loop).getAsLong());
+			trips.put(loop.variable(), fromZero(loop).orElse(-1)); // -1: a grid extent known at run time
 		}
 		if (nest.size() < 3) {
 			return null;
@@ -345,7 +402,7 @@ public final class LoopFuse implements Pass {
 	 */
 	private Rewrite hoist(CanonicalLoop outer) {
 		Optional<CanonicalLoop> p = outer.perfectlyNested();
-		if (p.isEmpty() || fromZero(outer).isEmpty() || fromZero(p.get()).isEmpty()) {
+		if (p.isEmpty() || extent(outer).isEmpty() || fromZero(p.get()).isEmpty()) {
 			return null;
 		}
 		Optional<CanonicalLoop> l = p.get().perfectlyNested();

@@ -85,6 +85,8 @@ final class SimtLoops {
 
 	/** The grid and block a bare {@code __global__} entry is launched with; null when the file has a host wrapper. */
 	private final VirtualMachine.LaunchShape bareLaunch;
+	/** The wrapper's {@code dim3} variables of grids sized at run time, removed once their launches are lifted. */
+	private final List<org.xpiler.lang.kernel.Declaration> runtimeDimensions = new ArrayList<>();
 	/** The name of the bare entry, which the lifted wrapper takes; null for a file with a wrapper. */
 	private String bareEntry;
 
@@ -202,6 +204,11 @@ final class SimtLoops {
 	 */
 	static boolean isParallelIndex(String name) {
 		return name.matches("(threadIdx|blockIdx)_[xyz]");
+	}
+
+	/** Whether {@code name} is a grid extent that recovery read from the wrapper ({@code gridDim_x}, {@code gridDim_y_2}). */
+	static boolean isGridExtent(String name) {
+		return name.matches("gridDim_[xyz](_\\d+)?");
 	}
 
 	/** Whether the runtime call (without its prefix) copies between buffers, on a stream or not. */
@@ -358,6 +365,9 @@ final class SimtLoops {
 			EcoreUtil.replace(statement, lifted.get(0));
 		}
 		configurations.removeDimensions(body);
+		runtimeDimensions.stream().filter(d -> !Snippets.mentions(body, d.getDeclarators().get(0).getName()))
+				.forEach(d -> EcoreUtil.remove(d.eContainer()));
+		runtimeDimensions.clear();
 		runtimeEnumsAsIntegers(body);
 		DeadBranches.removeEmptyOnceLoops(body);
 		WrapperBuffers.removeUnusedDeclarations(body);
@@ -570,19 +580,55 @@ final class SimtLoops {
 		if (dims != null) {
 			return new String[] { Integer.toString(dims[0]), Integer.toString(dims[1]), Integer.toString(dims[2]) };
 		}
-		List<Expression> axes = e instanceof Call c && "dim3".equals(Snippets.callee(c)) ? c.getArgs()
-				: e instanceof Name ? null : List.of(e);
+		List<Expression> axes = e instanceof Name n ? runtimeDimension(n) : dim3Arguments(e);
 		if (axes == null || axes.isEmpty() || axes.size() > 3) {
-			throw PassRefusal.at(launch, "the grid of the launch is not a compile-time constant, nor an expression or"
-					+ " dim3(...) of expressions at the launch");
+			throw PassRefusal.at(launch, "the grid of the launch is not a compile-time constant, nor expressions the"
+					+ " wrapper computes before it");
 		}
 		String[] extents = { "1", "1", "1" };
 		for (int axis = 0; axis < axes.size(); axis++) {
 			OptionalLong folded = constants.value(axes.get(axis));
 			extents[axis] = folded.isPresent() ? Long.toString(folded.getAsLong())
-					: "(" + printer.expression(axes.get(axis)) + ")";
+					: "(" + printer.expression(withDimensionsFolded(axes.get(axis), constants)) + ")";
 		}
 		return extents;
+	}
+
+	/** {@code (a, b)} of {@code dim3(a, b)}; a lone expression is the x extent. */
+	private static List<Expression> dim3Arguments(Expression e) {
+		return e instanceof Call c && "dim3".equals(Snippets.callee(c)) ? c.getArgs() : List.of(e);
+	}
+
+	/**
+	 * The extents of a {@code dim3} variable declared once with expressions ({@code dim3 grid((n + 15) / 16,
+	 * rows);}); its declaration goes with the launches ({@link #runtimeDimensions}). Null for anything else.
+	 */
+	private List<Expression> runtimeDimension(Name name) {
+		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
+		if (declared == null || !(declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d)
+				|| !"dim3".equals(d.getType().getName()) || d.getDeclarators().size() != 1) {
+			return null;
+		}
+		List<Expression> axes = declared.getInitializer() instanceof Expression init ? dim3Arguments(init)
+				: declared.getConstructorArgs();
+		if (CanonicalLoop.assignsAny(EcoreUtil2.getContainerOfType(name, FunctionDefinition.class).getBody(),
+				Set.of(name.getName()))) {
+			return null; // set member by member: not one expression per axis
+		}
+		runtimeDimensions.add(d);
+		return axes;
+	}
+
+	/** A copy of {@code e} with the members of constant dimensions as their values ({@code block.x} as 16). */
+	private static Expression withDimensionsFolded(Expression e, LaunchConstants constants) {
+		Expression copy = EcoreUtil.copy(e);
+		for (MemberAccess member : EcoreUtil2.eAllOfType(copy, MemberAccess.class)) {
+			OptionalLong value = member.getTarget() instanceof Name ? constants.value(member) : OptionalLong.empty();
+			if (value.isPresent() && member.eContainer() != null) {
+				EcoreUtil.replace(member, Snippets.expression(Long.toString(value.getAsLong()), Dialect.VNNI));
+			}
+		}
+		return copy;
 	}
 
 	// ------------------------------------------------------------------ one launched kernel

@@ -196,6 +196,35 @@ public class FieldStylesTest {
 				block.record().reason());
 	}
 
+	@Test
+	public void aDim3GridOfRuntimeSizesBecomesRowAndColumnLoopsOverThem() {
+		String cuda = """
+				__global__ void add2d(const float* a, const float* b, float* c, int rows, int cols) {
+				    int col = blockIdx.x * blockDim.x + threadIdx.x;
+				    int row = blockIdx.y * blockDim.y + threadIdx.y;
+				    if (row < rows && col < cols) c[row * cols + col] = a[row * cols + col] + b[row * cols + col];
+				}
+				extern "C" void add2d_kernel(const float* a, const float* b, float* c, int rows, int cols) {
+				    float *da, *db, *dc;
+				    size_t bytes = (size_t)rows * cols * sizeof(float);
+				    cudaMalloc(&da, bytes); cudaMalloc(&db, bytes); cudaMalloc(&dc, bytes);
+				    cudaMemcpy(da, a, bytes, cudaMemcpyHostToDevice);
+				    cudaMemcpy(db, b, bytes, cudaMemcpyHostToDevice);
+				    dim3 block(16, 16);
+				    dim3 grid((cols + block.x - 1) / block.x, (rows + block.y - 1) / block.y);
+				    add2d<<<grid, block>>>(da, db, dc, rows, cols);
+				    cudaMemcpy(c, dc, bytes, cudaMemcpyDeviceToHost);
+				    cudaFree(da); cudaFree(db); cudaFree(dc);
+				}
+				""";
+		Translator.Result result = verified("add2d.cu", cuda, Dialect.VNNI);
+		assertTrue(lifted(result).contains("const int gridDim_x = ((cols + 16 - 1) / 16);"), lifted(result));
+		String cpp = result.output().orElseThrow();
+		assertTrue(cpp.contains("for (int row = 0; row < rows; ++row)"), cpp);
+		assertTrue(cpp.contains("_mm512_add_ps"), cpp);
+		assertFalse(cpp.contains("dim3"), cpp);
+	}
+
 	// ------------------------------------------------------------------ shuffle widths
 
 	private static String hipRowSum(String prelude, String width) {

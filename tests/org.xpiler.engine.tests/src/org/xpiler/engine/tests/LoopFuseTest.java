@@ -69,6 +69,48 @@ public class LoopFuseTest {
 		assertFalse(out.contains("if ("), out);
 	}
 
+	/** What loop recovery gives for a 2-D launch whose grid the wrapper computes from the runtime sizes. */
+	private static final String RUNTIME_GRID = """
+			extern "C" void add_kernel(const float* a, float* c, int rows, int cols)
+			{
+			    const int gridDim_x = ((cols + 16 - 1) / 16);
+			    const int gridDim_y = ((rows - 1) / 16 + 1);
+			    for (int blockIdx_y = 0; blockIdx_y < gridDim_y; ++blockIdx_y) {
+			        for (int blockIdx_x = 0; blockIdx_x < gridDim_x; ++blockIdx_x) {
+			            for (int threadIdx_y = 0; threadIdx_y < 16; ++threadIdx_y) {
+			                for (int threadIdx_x = 0; threadIdx_x < 16; ++threadIdx_x) {
+			                    int col = blockIdx_x * 16 + threadIdx_x;
+			                    int row = blockIdx_y * 16 + threadIdx_y;
+			                    if (row < rows && col < cols) {
+			                        c[row * cols + col] = a[row * cols + col] * 2.0f;
+			                    }
+			                }
+			            }
+			        }
+			    }
+			}
+			""";
+
+	@Test
+	public void gridExtentsKnownAtRunTimeFuseAndTheGuardThatTheyRoundUpBecomesTheBound() {
+		String out = fuse(RUNTIME_GRID, Map.of("interchanged", "1", "fused", "2", "hoisted", "1", "bounded", "1"));
+		assertTrue(out.contains("""
+				    for (int row = 0; row < rows; ++row) {
+				        for (int col = 0; col < cols; ++col) {
+				            c[row * cols + col] = a[row * cols + col] * 2.0f;
+				"""), out);
+		assertFalse(out.contains("gridDim_"), out); // nothing reads the extents any more
+	}
+
+	@Test
+	public void aGuardThatTheGridExtentDoesNotRoundUpStays() {
+		// (cols + 8) / 16 blocks may not cover cols: the guard still decides, so it cannot become the bound
+		String out = fuse(RUNTIME_GRID.replace("(cols + 16 - 1) / 16", "(cols + 8) / 16"),
+				Map.of("interchanged", "1", "fused", "2", "hoisted", "1", "bounded", "1"));
+		assertTrue(out.contains("for (int col = 0; col < gridDim_x * 16; ++col) {"), out);
+		assertTrue(out.contains("if (col < cols)"), out);
+	}
+
 	@Test
 	public void aGuardConjunctOnANameDeclaredInsideTheNestBecomesItsValue() {
 		String source = NAIVE_GEMM.replace("const int M = 40, N = 32, K = 24;\n", "const int N = 32, K = 24;\n")

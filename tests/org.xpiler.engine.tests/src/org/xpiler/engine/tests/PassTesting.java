@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.Oracle;
 import org.xpiler.devices.RunRequest;
@@ -31,10 +32,11 @@ final class PassTesting {
 	/** {@code output} reads back and computes what {@code source} computes (seed 3, as the translator checks). */
 	static void assertVerifies(String source, Dialect from, String output, Dialect to) {
 		parse(output, to);
-		Oracle.Verdict verdict = new Oracle().verify(
-				new KernelSource(Path.of("source." + from.fileExtensions().get(0)), from, source),
+		KernelSource reference = new KernelSource(Path.of("source." + from.fileExtensions().get(0)), from, source);
+		RunRequest request = RunRequest.of(List.of());
+		Oracle.Verdict verdict = new Oracle().verify(reference,
 				new KernelSource(Path.of("output." + to.fileExtensions().get(0)), to, output), new VirtualDevice(),
-				Map.of(), 3, RunRequest.of(List.of()));
+				new KernelRuns().assumedScalars(reference, Map.of(), request), 3, request);
 		assertTrue(verdict.matches(), () -> verdict.summary() + "\n" + output);
 	}
 }
