@@ -218,7 +218,24 @@ final class Types {
 				align = Math.max(align, type.align());
 			}
 		}
+		align = Math.max(align, declaredAlignment(definition, bindings));
 		return new VmType.Struct(name, List.copyOf(fields), Math.max(align, (offset + align - 1) / align * align), align);
+	}
+
+	/** {@code alignas(8)}, {@code __align__(8)} or {@code __attribute__((aligned(8)))} on a struct, else 1. */
+	private int declaredAlignment(StructDefinition definition, Map<String, VmType> bindings) {
+		long declared = 1;
+		if (definition.getAlignment() != null) {
+			declared = program.constantValue(definition.getAlignment().getAlignment(), bindings);
+		}
+		for (GnuAttribute attribute : definition.getAttributes()) {
+			for (AttributeItem item : attribute.getItems()) {
+				if (item.getName().replace("__", "").equals("aligned") && item.getArgs().size() == 1) {
+					declared = Math.max(declared, program.constantValue(item.getArgs().get(0), bindings));
+				}
+			}
+		}
+		return (int) declared;
 	}
 
 	/**

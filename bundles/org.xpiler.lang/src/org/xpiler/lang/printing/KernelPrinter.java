@@ -149,6 +149,10 @@ public class KernelPrinter {
 				indent(out, depth).append(templateHeader(struct.getTemplate())).append('\n');
 			}
 			indent(out, depth).append(struct.isTypedef() ? "typedef struct" : "struct");
+			if (struct.getAlignment() != null) {
+				out.append(" alignas(").append(expression(struct.getAlignment().getAlignment())).append(')');
+			}
+			struct.getAttributes().forEach(attribute -> out.append(' ').append(gnuAttribute(attribute)));
 			out.append(struct.getName() == null ? "" : " " + struct.getName()).append(" {\n");
 			for (Declaration member : struct.getMembers()) {
 				indent(out, depth + 1);

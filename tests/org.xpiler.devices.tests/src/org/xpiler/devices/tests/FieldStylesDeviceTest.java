@@ -243,6 +243,23 @@ public class FieldStylesDeviceTest {
 	}
 
 	@Test
+	public void aStructsDeclaredAlignmentRoundsItsSizeUp() {
+		KernelRuns.Report report = run("aligned.cu", """
+				struct __align__(16) Triple { float a, b, c; };
+				struct __attribute__((aligned(8))) Single { float a; };
+				struct Plain { float a, b, c; };
+				extern "C" void aligned_kernel(float* y) {
+				    Triple t[2];
+				    y[0] = (float)sizeof(t);
+				    y[1] = (float)sizeof(Single);
+				    y[2] = (float)sizeof(Plain);
+				}
+				""");
+		float[] y = floatsOf(report.buffers().get(0).buffer());
+		assertEquals(List.of(32.0f, 8.0f, 12.0f), List.of(y[0], y[1], y[2]));
+	}
+
+	@Test
 	public void aCallRunsTheExplicitSpecializationForItsArgumentType() {
 		KernelRuns.Report report = run("widen.cpp", """
 				template <typename T> float widen(T v) { return (float)v * 2.0f; }

@@ -257,6 +257,21 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void structsDeclareTheirAlignmentInEachSpelling() {
+		ParsedKernel parsed = clean("pair.cu", """
+				struct __align__(8) Pair { float val; int idx; };
+				struct alignas(16) Quad { float v[3]; };
+				struct __attribute__((aligned(32))) Wide { float v; };
+				__global__ void k(Pair* p) { __align__(16) float buf[4]; buf[0] = p[0].val; p[0].val = buf[0]; }
+				""", Dialect.CUDA);
+		String printed = Dialect.CUDA.printer().print(parsed.unit());
+		assertTrue(printed.contains("struct alignas(8) Pair {"), printed);
+		assertTrue(printed.contains("struct alignas(16) Quad {"), printed);
+		assertTrue(printed.contains("struct __attribute__((aligned(32))) Wide {"), printed);
+		assertTrue(printed.contains("alignas(16) float buf[4];"), printed);
+	}
+
+	@Test
 	public void aStructTemplatesParameterIsUnknownOutsideIt() {
 		ParsedKernel parsed = PARSER.parse("pair.cu", """
 				template <typename T>
