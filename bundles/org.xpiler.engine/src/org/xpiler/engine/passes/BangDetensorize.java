@@ -15,7 +15,6 @@ import java.util.regex.Pattern;
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
-import org.xpiler.core.vm.Program;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.CatalogFunction.Parameter;
 import org.xpiler.lang.catalog.CatalogFunction.Signature;
@@ -28,6 +27,7 @@ import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.MacroDefinition;
 import org.xpiler.lang.parsing.ParsedKernel;
 
 /**
@@ -223,7 +223,7 @@ public final class BangDetensorize implements Pass {
 	/** The names the file defines as macros ({@code #define M 32}), which a compiler would expand in a helper too. */
 	private static Set<String> macroNames(TranslationUnit unit) {
 		Set<String> macros = new HashSet<>();
-		EcoreUtil2.eAllOfType(unit, Directive.class).forEach(d -> Program.Definition.of(d.getText())
+		EcoreUtil2.eAllOfType(unit, Directive.class).forEach(d -> MacroDefinition.of(d.getText())
 				.ifPresent(definition -> macros.add(definition.name())));
 		return macros;
 	}

@@ -8,7 +8,6 @@ import java.util.OptionalLong;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.EcoreUtil2;
-import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BuiltinType;
@@ -30,6 +29,7 @@ import org.xpiler.lang.kernel.Specifier;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.parsing.MacroDefinition;
 
 /**
  * Integer constant folding over a host function's known values: launch configurations
@@ -39,14 +39,14 @@ import org.xpiler.lang.kernel.Unary;
  */
 public final class ConstantFolder {
 	private final Map<String, Long> values = new HashMap<>();
-	private final Map<String, Program.Definition> macros = new HashMap<>();
+	private final Map<String, MacroDefinition> macros = new HashMap<>();
 
 	public void define(String name, long value) {
 		values.put(name, value);
 	}
 
 	/** A function-like macro ({@code #define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))}); others are ignored. */
-	public void defineMacro(Program.Definition macro) {
+	public void defineMacro(MacroDefinition macro) {
 		if (macro.parameters() != null && !macro.body().contains("#")) {
 			macros.put(macro.name(), macro);
 		}
@@ -66,7 +66,7 @@ public final class ConstantFolder {
 			if (!(item instanceof Directive d)) {
 				continue;
 			}
-			Program.Definition.of(d.getText()).ifPresent(macro -> {
+			MacroDefinition.of(d.getText()).ifPresent(macro -> {
 				if (macro.parameters() != null) {
 					folder.defineMacro(macro);
 				} else {
@@ -81,7 +81,7 @@ public final class ConstantFolder {
 	 * The value of an object-like macro's body with what this folder knows ({@code #define BYTES (384 * 1024)});
 	 * empty when it does not fold or is no expression (a statement or a type).
 	 */
-	public OptionalLong valueOf(Program.Definition objectMacro) {
+	public OptionalLong valueOf(MacroDefinition objectMacro) {
 		try {
 			return fold(Snippets.expression(objectMacro.body(), Dialect.VNNI));
 		} catch (IllegalArgumentException notAnExpression) {
@@ -132,7 +132,7 @@ public final class ConstantFolder {
 	 * around its parameters ({@code #define SQ(x) x * x}) means what it means in C. A macro is not expanded
 	 * inside its own expansion, as in C.
 	 */
-	private long expanded(Program.Definition macro, List<Expression> args) {
+	private long expanded(MacroDefinition macro, List<Expression> args) {
 		if (args.size() != macro.parameters().size()) {
 			throw new NotConstant();
 		}

@@ -15,7 +15,6 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.LaneWiseLoop;
-import org.xpiler.core.vm.Program;
 import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.CatalogFunction.Parameter;
 import org.xpiler.lang.catalog.CatalogFunction.Signature;
@@ -52,6 +51,7 @@ import org.xpiler.lang.kernel.TypeName;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.parsing.KernelParser;
+import org.xpiler.lang.parsing.MacroDefinition;
 import org.xpiler.lang.parsing.ParsedKernel;
 import org.xpiler.lang.printing.KernelPrinter;
 
@@ -107,7 +107,7 @@ final class DemandedLanes {
 	private final Map<String, Pointer> views = new HashMap<>();
 	private final Map<FunctionDefinition, Facts> facts = new HashMap<>();
 	/** The object-like macros of the file ({@code #define ALIGN 32}). */
-	private final List<Program.Definition> macros = new ArrayList<>();
+	private final List<MacroDefinition> macros = new ArrayList<>();
 
 	/** Where a pointer expression points: the start of {@code buffer}, as a {@code type *}. */
 	private record Pointer(String buffer, String type) {
@@ -120,7 +120,7 @@ final class DemandedLanes {
 	DemandedLanes(TranslationUnit unit) {
 		this.unit = unit;
 		for (Directive directive : EcoreUtil2.eAllOfType(unit, Directive.class)) {
-			Program.Definition.of(directive.getText()).filter(d -> d.parameters() == null).ifPresent(macros::add);
+			MacroDefinition.of(directive.getText()).filter(d -> d.parameters() == null).ifPresent(macros::add);
 		}
 		findBuffers();
 	}
@@ -660,7 +660,7 @@ final class DemandedLanes {
 
 		Facts(FunctionDefinition f) {
 			folder = ConstantFolder.withConstantsOf(unit, f);
-			for (Program.Definition macro : macros) {
+			for (MacroDefinition macro : macros) {
 				try {
 					folder.fold(Snippets.expression(macro.body(), Dialect.BANG))
 							.ifPresent(value -> folder.define(macro.name(), value));

@@ -11,7 +11,6 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
-import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
 import org.xpiler.lang.kernel.Call;
@@ -32,6 +31,7 @@ import org.xpiler.lang.kernel.Postfix;
 import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.parsing.MacroDefinition;
 import org.xpiler.lang.parsing.Namespaces;
 
 /**
@@ -74,7 +74,7 @@ final class LaunchConstants {
 		});
 		Namespaces.forEachItem(unit.getItems(), (item, namespaces) -> {
 			if (item instanceof Directive d) {
-				Program.Definition.of(d.getText()).ifPresent(this::macro);
+				MacroDefinition.of(d.getText()).ifPresent(this::macro);
 			} else if (item instanceof Declaration d && ConstantFolder.isConstant(d)) {
 				for (Declarator x : d.getDeclarators()) { // const int ROWS = 48; at file scope, cfg::ROWS in a namespace
 					if (x.getPointers().isEmpty() && x.getDimensions().isEmpty() && x.getInitializer() instanceof Expression e) {
@@ -112,7 +112,7 @@ final class LaunchConstants {
 		});
 	}
 
-	private void macro(Program.Definition macro) {
+	private void macro(MacroDefinition macro) {
 		if (macro.parameters() != null) {
 			folder.defineMacro(macro); // CEIL_DIV(n, 256)
 			return;

@@ -13,7 +13,6 @@ import java.util.regex.Pattern;
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
-import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
 import org.xpiler.lang.kernel.BoolLiteral;
@@ -44,6 +43,7 @@ import org.xpiler.lang.kernel.Statement;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
+import org.xpiler.lang.parsing.MacroDefinition;
 
 /**
  * Reference substitution: each use of a C++ reference local ({@code float& out = output[i];}) becomes the place
@@ -352,7 +352,7 @@ public final class ReferenceSubstitution implements Pass {
 	/** Whether the file defines {@code name} as an object-like macro of a constant ({@code #define N 64}). */
 	private static boolean isConstantMacro(String name, TranslationUnit unit) {
 		return EcoreUtil2.eAllOfType(unit, Directive.class).stream()
-				.map(d -> Program.Definition.of(d.getText()).orElse(null))
+				.map(d -> MacroDefinition.of(d.getText()).orElse(null))
 				.anyMatch(d -> d != null && d.name().equals(name) && d.parameters() == null
 						&& NUMBER.matcher(d.body()).replaceAll("").chars().noneMatch(Character::isLetter));
 	}

@@ -14,7 +14,6 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.EntryPoint;
-import org.xpiler.core.vm.Program;
 import org.xpiler.core.vm.VirtualMachine;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Assignment;
@@ -51,6 +50,7 @@ import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.TypeSpecifier;
 import org.xpiler.lang.kernel.Unary;
 import org.xpiler.lang.kernel.WhileStatement;
+import org.xpiler.lang.parsing.MacroDefinition;
 import org.xpiler.lang.parsing.StructDefinitions;
 import org.xpiler.lang.printing.KernelPrinter;
 
@@ -384,10 +384,10 @@ final class SimtLoops {
 	 * or {@code ##}, are left alone.
 	 */
 	private void expandStatementMacros(TranslationUnit unit, CompoundStatement body) {
-		Map<String, Program.Definition> macros = new HashMap<>();
+		Map<String, MacroDefinition> macros = new HashMap<>();
 		for (TopLevel item : Snippets.topLevelItems(unit)) {
 			if (item instanceof Directive d) {
-				Program.Definition.of(d.getText()).filter(m -> m.parameters() != null && !m.body().contains("#")
+				MacroDefinition.of(d.getText()).filter(m -> m.parameters() != null && !m.body().contains("#")
 						&& !isExpression(m.body())).ifPresent(m -> macros.put(m.name(), m));
 			}
 		}
@@ -405,7 +405,7 @@ final class SimtLoops {
 			}
 			for (ExpressionStatement use : uses) {
 				Call call = (Call) use.getExpression();
-				Program.Definition macro = macros.get(Snippets.callee(call));
+				MacroDefinition macro = macros.get(Snippets.callee(call));
 				String text = macro.expanded(call.getArgs().stream().map(printer::expression).toList());
 				CompoundStatement block = Snippets.ensureInBlock(use);
 				int at = block.getStatements().indexOf(use);

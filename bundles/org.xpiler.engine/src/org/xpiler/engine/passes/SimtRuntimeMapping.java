@@ -9,7 +9,6 @@ import java.util.regex.Pattern;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
-import org.xpiler.core.vm.Program;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Directive;
@@ -20,6 +19,7 @@ import org.xpiler.lang.kernel.KernelLaunch;
 import org.xpiler.lang.kernel.Name;
 import org.xpiler.lang.kernel.NamedType;
 import org.xpiler.lang.kernel.TranslationUnit;
+import org.xpiler.lang.parsing.MacroDefinition;
 
 /**
  * Maps a kernel between the two SIMT dialects, CUDA and HIP, which share the execution model: runtime calls,
@@ -171,7 +171,7 @@ public final class SimtRuntimeMapping implements Pass {
 		if (!DEFINE.matcher(directive).lookingAt()) {
 			return directive;
 		}
-		return Program.Definition.replaceIdentifiers(directive, name -> rename(name, from, to));
+		return MacroDefinition.replaceIdentifiers(directive, name -> rename(name, from, to));
 	}
 
 	private static IntLiteral literal(int value) {

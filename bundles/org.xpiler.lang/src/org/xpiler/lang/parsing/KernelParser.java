@@ -78,8 +78,12 @@ public final class KernelParser {
 		return parse(name, decoded.text(), chosen.get());
 	}
 
-	/** Parses and validates source text; {@code file} names it in diagnostics. */
-	public ParsedKernel parse(String file, String text, Dialect dialect) {
+	/**
+	 * Parses and validates source text; {@code file} names it in diagnostics. Uses of loop-header macros are
+	 * expanded first ({@link LoopHeaderMacros}).
+	 */
+	public ParsedKernel parse(String file, String source, Dialect dialect) {
+		String text = LoopHeaderMacros.expand(source);
 		Optional<Diagnostic> tooDeep = NestingLimit.check(file, text);
 		if (tooDeep.isPresent()) {
 			return new ParsedKernel(file, dialect, null, List.of(tooDeep.get()));

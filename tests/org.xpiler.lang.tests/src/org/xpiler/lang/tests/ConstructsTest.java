@@ -272,6 +272,31 @@ public class ConstructsTest {
 	}
 
 	@Test
+	public void loopHeaderMacrosExpandWhereUsedAndLaterLinesKeepTheirNumbers() {
+		String text = """
+				#define CUDA_KERNEL_LOOP(i, n) \\
+				    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+				__global__ void scale(float* y, int n) {
+				    // CUDA_KERNEL_LOOP(k, n) in a comment stays
+				    CUDA_KERNEL_LOOP(index,
+				                     n) {
+				        y[index] *= 2.0f;
+				    }
+				    int unknown = missing;
+				}
+				""";
+		ParsedKernel parsed = PARSER.parse("scale.cu", text, Dialect.CUDA);
+		// the error after the use names the line the file has it on
+		assertEquals(List.of("scale.cu:9:19: error: unknown identifier 'missing'"),
+				parsed.diagnostics().stream().map(Diagnostic::format).toList());
+		String printed = Dialect.CUDA.printer().print(parsed.unit());
+		assertTrue(printed.contains("for (int index = blockIdx.x * blockDim.x + threadIdx.x; index < (n); "
+				+ "index += blockDim.x * gridDim.x) {"), printed);
+		assertTrue(printed.contains("// CUDA_KERNEL_LOOP(k, n) in a comment stays"), printed);
+		assertTrue(printed.contains("#define CUDA_KERNEL_LOOP(i, n)"), printed);
+	}
+
+	@Test
 	public void aStructTemplatesParameterIsUnknownOutsideIt() {
 		ParsedKernel parsed = PARSER.parse("pair.cu", """
 				template <typename T>
