@@ -25,6 +25,8 @@ import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.Directive;
 import org.xpiler.lang.kernel.FunctionDefinition;
 import org.xpiler.lang.kernel.Name;
+import org.xpiler.lang.kernel.NamedType;
+import org.xpiler.lang.kernel.TemplateParameter;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.parsing.KernelParser;
 import org.xpiler.lang.parsing.MacroDefinition;
@@ -308,10 +310,7 @@ public final class BangDetensorize implements Pass {
 			for (Declarator variable : EcoreUtil2.eAllOfType(copy, Declarator.class)) {
 				String original = variable.getName();
 				if (macros.contains(original)) {
-					String renamed = original + "_";
-					while (macros.contains(renamed) || mentions(text.toString(), renamed)) {
-						renamed += "_";
-					}
+					String renamed = unmacroed(original, macros, text);
 					for (Name use : EcoreUtil2.eAllOfType(copy, Name.class)) {
 						if (use.getName().equals(original)) {
 							use.setName(renamed);
@@ -320,7 +319,29 @@ public final class BangDetensorize implements Pass {
 					variable.setName(renamed);
 				}
 			}
+			// the type parameter T, where the file's #define T 64 would replace it too
+			for (TemplateParameter type : EcoreUtil2.eAllOfType(copy, TemplateParameter.class)) {
+				String original = type.getName();
+				if (macros.contains(original)) {
+					String renamed = unmacroed(original, macros, text);
+					for (NamedType use : EcoreUtil2.eAllOfType(copy, NamedType.class)) {
+						if (use.getName().equals(original)) {
+							use.setName(renamed);
+						}
+					}
+					type.setName(renamed);
+				}
+			}
 			return copy;
+		}
+
+		/** {@code name} with underscores appended until neither a macro nor a name of the helper's text. */
+		private static String unmacroed(String name, Set<String> macros, CharSequence text) {
+			String renamed = name + "_";
+			while (macros.contains(renamed) || mentions(text.toString(), renamed)) {
+				renamed += "_";
+			}
+			return renamed;
 		}
 	}
 }

@@ -147,6 +147,32 @@ public class BangDetensorizeTest {
 	}
 
 	@Test
+	public void aHelpersTypeParameterNamedLikeAMacroOfTheFileIsRenamed() {
+		// with #define T 64 a compiler would read the helper's template <typename T> as template <typename 64>
+		String bang = """
+				#define T 64
+				__nram__ float a[T];
+				__nram__ float b[T];
+				__mlu_global__ void add(const float* x, const float* y, float* z)
+				{
+				    if (taskId != 0) {
+				        return;
+				    }
+				    __memcpy(a, x, T * sizeof(float), GDRAM2NRAM);
+				    __memcpy(b, y, T * sizeof(float), GDRAM2NRAM);
+				    __bang_add(a, a, b, T);
+				    __memcpy(z, a, T * sizeof(float), NRAM2GDRAM);
+				}
+				""";
+		String after = detensorize("add.mlu", bang);
+		assertTrue(after.contains("template <typename T_>\nvoid bang_add(T_ *dst, const T_ *src0, const T_ *src1, int n)"),
+				after);
+		assertTrue(after.contains("bang_add(a, a, b, T);"), after);
+		Oracle.Verdict v = verify(Path.of("add.mlu"), bang, after);
+		assertTrue(v.matches(), v.summary());
+	}
+
+	@Test
 	public void aCrossClusterCopyHasNoReferenceAndIsRefusedWithItsLine() {
 		String bang = """
 				__nram__ float x_nram[64];
