@@ -829,6 +829,9 @@ final class SimtLoops {
 					EcoreUtil.replace(intCastOf(m), Snippets.expression(text, from));
 				} else if (node instanceof Name n && n.getName().equals("warpSize")) {
 					EcoreUtil.replace(n, Snippets.expression(Integer.toString(warpWidth), from));
+				} else if (node instanceof Call c && "__lane_id".equals(Snippets.callee(c)) && c.getArgs().isEmpty()) {
+					// HIP's lane of the thread in its wavefront
+					EcoreUtil.replace(c, Snippets.expression("(" + tid + " % " + warpWidth + ")", from));
 				}
 			}
 			body.eAllContents().forEachRemaining(o -> {

@@ -225,6 +225,28 @@ public class FieldStylesTest {
 		assertFalse(cpp.contains("dim3"), cpp);
 	}
 
+	@Test
+	public void hipsLaneIdIsTheThreadsPlaceInItsWavefront() {
+		String hip = """
+				__global__ void lanes(const float* x, float* y) {
+				    int i = blockIdx.x * blockDim.x + threadIdx.x;
+				    y[i] = x[i] + (float)__lane_id();
+				}
+				extern "C" void lanes_kernel(const float* x, float* y) {
+				    float *dx, *dy;
+				    hipMalloc(&dx, 256 * sizeof(float));
+				    hipMalloc(&dy, 256 * sizeof(float));
+				    hipMemcpy(dx, x, 256 * sizeof(float), hipMemcpyHostToDevice);
+				    hipLaunchKernelGGL(lanes, dim3(2), dim3(128), 0, 0, dx, dy);
+				    hipMemcpy(y, dy, 256 * sizeof(float), hipMemcpyDeviceToHost);
+				    hipFree(dx); hipFree(dy);
+				}
+				""";
+		String cpp = lifted(verified("lanes.hip", hip, Dialect.VNNI));
+		assertTrue(cpp.contains("(float)(threadIdx_x % 64)"), cpp);
+		verified("lanes.hip", hip, Dialect.CUDA);
+	}
+
 	// ------------------------------------------------------------------ shuffle widths
 
 	private static String hipRowSum(String prelude, String width) {
