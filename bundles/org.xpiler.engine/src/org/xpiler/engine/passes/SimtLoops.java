@@ -233,7 +233,6 @@ final class SimtLoops {
 		Set<String> parameters = new HashSet<>();
 		f.getParams().forEach(p -> parameters.add(p.getDeclarator().getName()));
 		Set<String> device = new HashSet<>();
-		Map<String, String> alias = new HashMap<>();
 		List<Call> runtimeCalls = new ArrayList<>();
 		body.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call call && runtime(Snippets.callee(call)) != null) {
@@ -245,17 +244,9 @@ final class SimtLoops {
 				device.add(addressed(call.getArgs().get(0), call));
 			}
 		}
-		for (Call call : runtimeCalls) {
-			if (isCopy(runtime(Snippets.callee(call))) && call.getArgs().size() >= 4) {
-				String dst = nameOf(call.getArgs().get(0));
-				String src = nameOf(call.getArgs().get(1));
-				if (device.contains(dst) && parameters.contains(src)) {
-					WrapperBuffers.bindAlias(alias, dst, src, call);
-				} else if (device.contains(src) && parameters.contains(dst)) {
-					WrapperBuffers.bindAlias(alias, src, dst, call);
-				}
-			}
-		}
+		Map<String, String> alias = WrapperBuffers.aliases(runtimeCalls.stream()
+				.filter(call -> isCopy(runtime(Snippets.callee(call))) && call.getArgs().size() >= 4).toList(), device,
+				parameters);
 		Set<String> scratch = new HashSet<>(device);
 		scratch.removeAll(alias.keySet());
 		LaunchConstants sizes = new LaunchConstants(unit, body, from);

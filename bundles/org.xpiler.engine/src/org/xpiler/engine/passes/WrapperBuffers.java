@@ -70,18 +70,7 @@ final class WrapperBuffers {
 				device.add(addressed(call.getArgs().get(0), call));
 			}
 		}
-		Map<String, String> alias = new HashMap<>();
-		for (Call call : runtimeCalls) {
-			if (isCopy(call)) {
-				String dst = nameOf(call.getArgs().get(0));
-				String src = nameOf(call.getArgs().get(1));
-				if (device.contains(dst) && parameters.contains(src)) {
-					bindAlias(alias, dst, src, call);
-				} else if (device.contains(src) && parameters.contains(dst)) {
-					bindAlias(alias, src, dst, call);
-				}
-			}
-		}
+		Map<String, String> alias = aliases(runtimeCalls.stream().filter(this::isCopy).toList(), device, parameters);
 		Set<String> scratch = new HashSet<>(device);
 		scratch.removeAll(alias.keySet());
 		Map<Statement, String> scratchAllocations = new LinkedHashMap<>();
@@ -187,7 +176,34 @@ final class WrapperBuffers {
 		EcoreUtil.replace(statement, Snippets.statements(text, dialect).get(0));
 	}
 
-	static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
+	/**
+	 * The host parameter that each device buffer among {@code device} becomes, from the {@code copies}
+	 * ({@code Memcpy(dst, src, bytes, direction)} calls) between them and the {@code parameters}: the one it is
+	 * copied back to, else the one it is filled from. An in-place kernel wrapped out of place (filled from
+	 * {@code in}, copied back to {@code out}) works on {@code out}, which the fill then copies {@code in} into.
+	 * A buffer copied back to two parameters, or filled from two without being copied back, is refused.
+	 */
+	static Map<String, String> aliases(List<Call> copies, Set<String> device, Set<String> parameters) {
+		Map<String, String> alias = new HashMap<>();
+		for (Call call : copies) {
+			String dst = nameOf(call.getArgs().get(0));
+			String src = nameOf(call.getArgs().get(1));
+			if (device.contains(src) && parameters.contains(dst)) {
+				bindAlias(alias, src, dst, call);
+			}
+		}
+		Set<String> copiedBack = new HashSet<>(alias.keySet());
+		for (Call call : copies) {
+			String dst = nameOf(call.getArgs().get(0));
+			String src = nameOf(call.getArgs().get(1));
+			if (device.contains(dst) && parameters.contains(src) && !copiedBack.contains(dst)) {
+				bindAlias(alias, dst, src, call);
+			}
+		}
+		return alias;
+	}
+
+	private static void bindAlias(Map<String, String> alias, String deviceBuffer, String host, Call at) {
 		String previous = alias.putIfAbsent(deviceBuffer, host);
 		if (previous != null && !previous.equals(host)) {
 			throw PassRefusal.at(at, "the device buffer " + deviceBuffer + " is copied from/to both " + previous + " and "

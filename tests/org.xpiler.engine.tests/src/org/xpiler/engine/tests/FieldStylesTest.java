@@ -247,6 +247,31 @@ public class FieldStylesTest {
 		verified("lanes.hip", hip, Dialect.CUDA);
 	}
 
+	@Test
+	public void anInPlaceKernelWrappedOutOfPlaceWorksOnTheOutputFilledFromTheInput() {
+		String cuda = """
+				__global__ void twice(float* x) { x[threadIdx.x] *= 2.0f; }
+				extern "C" void twice_kernel(const float* in, float* out) {
+				    float* d;
+				    cudaMalloc(&d, 64 * sizeof(float));
+				    cudaMemcpy(d, in, 64 * sizeof(float), cudaMemcpyHostToDevice);
+				    twice<<<1, 64>>>(d);
+				    cudaMemcpy(out, d, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(d);
+				}
+				""";
+		String cpp = lifted(verified("twice.cu", cuda, Dialect.VNNI));
+		assertTrue(cpp.contains("((unsigned char *)(out))[byte] = ((const unsigned char *)(in))[byte];"), cpp);
+		assertTrue(cpp.contains("float *x = out;"), cpp);
+		verified("twice.cu", cuda, Dialect.BANG);
+		// copied back to two parameters, the buffer is neither
+		Translator.Result twoOutputs = translate("twice.cu", cuda.replace("float* out)", "float* out, float* copy)")
+				.replace("    cudaFree(d);", "    cudaMemcpy(copy, d, 64 * sizeof(float), cudaMemcpyDeviceToHost);\n    cudaFree(d);"),
+				Dialect.VNNI);
+		assertTrue(twoOutputs.record().reason().contains("the device buffer d is copied from/to both out and copy"),
+				twoOutputs.record().reason());
+	}
+
 	// ------------------------------------------------------------------ shuffle widths
 
 	private static String hipRowSum(String prelude, String width) {
