@@ -10,6 +10,7 @@ import org.eclipse.emf.ecore.EObject;
 import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Binary;
+import org.xpiler.lang.kernel.BoolLiteral;
 import org.xpiler.lang.kernel.BuiltinType;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Cast;
@@ -108,6 +109,7 @@ public final class ConstantFolder {
 	private long value(Expression e) {
 		return switch (e) {
 		case IntLiteral literal -> literal(literal.getValue());
+		case BoolLiteral b -> b.getValue().equals("true") ? 1 : 0;
 		case Parenthesized p -> value(p.getExpression());
 		case Name n when values.containsKey(n.getName()) -> values.get(n.getName());
 		case MemberAccess m when !m.isArrow() && m.getTarget() instanceof Name n
@@ -118,6 +120,7 @@ public final class ConstantFolder {
 		case Unary u when u.getOp().equals("-") -> -value(u.getOperand());
 		case Unary u when u.getOp().equals("+") -> value(u.getOperand());
 		case Unary u when u.getOp().equals("~") -> ~value(u.getOperand());
+		case Unary u when u.getOp().equals("!") -> value(u.getOperand()) == 0 ? 1 : 0;
 		case Binary b -> binary(b.getOp(), value(b.getLeft()), value(b.getRight()));
 		case Call c when c.getCallee() instanceof Name n && macros.containsKey(n.getName()) -> expanded(
 				macros.get(n.getName()), c.getArgs());

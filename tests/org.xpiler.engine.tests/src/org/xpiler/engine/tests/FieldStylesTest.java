@@ -272,6 +272,32 @@ public class FieldStylesTest {
 				twoOutputs.record().reason());
 	}
 
+	@Test
+	public void boolTemplateArgumentsAreConstants() {
+		String cuda = """
+				template <bool NEGATE>
+				__global__ void copy(const float* x, float* y) {
+				    int i = threadIdx.x;
+				    y[i] = NEGATE ? -x[i] : x[i];
+				    if (!NEGATE) y[i] += 1.0f;
+				}
+				extern "C" void copy_kernel(const float* x, float* y, float* z) {
+				    float *dx, *dy, *dz;
+				    cudaMalloc(&dx, 32 * sizeof(float));
+				    cudaMalloc(&dy, 32 * sizeof(float));
+				    cudaMalloc(&dz, 32 * sizeof(float));
+				    cudaMemcpy(dx, x, 32 * sizeof(float), cudaMemcpyHostToDevice);
+				    copy<true><<<1, 32>>>(dx, dy);
+				    copy<false><<<1, 32>>>(dx, dz);
+				    cudaMemcpy(y, dy, 32 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaMemcpy(z, dz, 32 * sizeof(float), cudaMemcpyDeviceToHost);
+				    cudaFree(dx); cudaFree(dy); cudaFree(dz);
+				}
+				""";
+		verified("copy.cu", cuda, Dialect.VNNI);
+		verified("copy.cu", cuda, Dialect.BANG);
+	}
+
 	// ------------------------------------------------------------------ shuffle widths
 
 	private static String hipRowSum(String prelude, String width) {
