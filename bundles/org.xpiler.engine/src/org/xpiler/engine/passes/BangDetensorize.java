@@ -64,9 +64,12 @@ import org.xpiler.lang.parsing.ParsedKernel;
  * </pre>
  */
 public final class BangDetensorize implements Pass {
-	/** Catalog categories of intrinsics that work on tensors in memory; sync, misc, math and runtime stay. */
+	/**
+	 * Catalog categories of intrinsics that work on tensors in memory; sync, misc, math and runtime stay, and so
+	 * do atomics, which loop recovery lifts once tasks no longer run side by side (as plain code here they race).
+	 */
 	private static final Set<String> TENSOR_CATEGORIES = Set.of("memory", "vector", "activation", "reduction", "pool",
-			"layout", "convert", "matmul", "conv", "atomic");
+			"layout", "convert", "matmul", "conv");
 	private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_]\\w*");
 
 	@Override

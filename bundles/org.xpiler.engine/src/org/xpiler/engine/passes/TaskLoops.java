@@ -12,11 +12,16 @@ import java.util.Set;
 
 import org.eclipse.emf.ecore.EObject;
 import org.eclipse.emf.ecore.util.EcoreUtil;
+import org.eclipse.xtext.EcoreUtil2;
 import org.xpiler.core.vm.EntryPoint;
+import org.xpiler.lang.catalog.CatalogFunction;
 import org.xpiler.lang.catalog.CatalogEntries.DeviceModel;
 import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
+import org.xpiler.lang.kernel.CompoundStatement;
 import org.xpiler.lang.kernel.Declaration;
+import org.xpiler.lang.kernel.DeclarationStatement;
+import org.xpiler.lang.kernel.Declarator;
 import org.xpiler.lang.kernel.DoStatement;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.ExpressionStatement;
@@ -32,6 +37,7 @@ import org.xpiler.lang.kernel.SwitchStatement;
 import org.xpiler.lang.kernel.TopLevel;
 import org.xpiler.lang.kernel.TranslationUnit;
 import org.xpiler.lang.kernel.WhileStatement;
+import org.xpiler.lang.parsing.MacroDefinition;
 import org.xpiler.lang.printing.KernelPrinter;
 
 /**
@@ -111,7 +117,7 @@ final class TaskLoops {
 		}
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof Call c && Snippets.callee(c) != null && (Snippets.callee(c).startsWith("__bang_")
-					|| Snippets.callee(c).startsWith("__memcpy"))) {
+					|| Snippets.callee(c).startsWith("__memcpy")) && atomic(c).isEmpty()) {
 				throw PassRefusal.at(c, Snippets.callee(c) + " is still an intrinsic: detensorize runs first");
 			}
 		});
@@ -127,8 +133,12 @@ final class TaskLoops {
 		if (entry.kind() == EntryPoint.Kind.SIMT_KERNEL) {
 			throw PassRefusal.at(entry.function(), "the entry " + entry.name() + " is a __global__ kernel, not BANG C");
 		}
-		boolean cooperative = usesCooperation(unit);
-		removeBarriers(unit);
+		// barriers that only separate phases of the kernels split the task loop; any other cooperation runs one task
+		boolean phased = usesCooperation(unit) && kernels.values().stream().allMatch(TaskLoops::splitsIntoPhases)
+				&& noSharedMemoryOrInnerBarriers(unit, kernels.values());
+		boolean cooperative = usesCooperation(unit) && !phased;
+		removeBarriers(unit, phased ? Set.copyOf(kernels.values()) : Set.of());
+		sequentialAtomics(unit);
 		List<FunctionDefinition> helpers = Snippets.definedFunctions(unit).stream()
 				.filter(f -> f != entry.function() && !kernels.containsKey(f.getName())).toList();
 		Set<FunctionDefinition> readsTask = functionsReadingTheTask(helpers);
@@ -302,15 +312,125 @@ final class TaskLoops {
 		return found[0];
 	}
 
-	private static void removeBarriers(TranslationUnit unit) {
+	/**
+	 * The atomic updates of memory that tasks share ({@code __bang_atomic_reduce_add(dst, src, n)}) as their
+	 * catalog references, loops of plain updates: the lifted tasks run one after the other. Detensorize leaves
+	 * them to this pass, where no other task runs beside.
+	 */
+	private void sequentialAtomics(TranslationUnit unit) {
+		List<ExpressionStatement> updates = new ArrayList<>();
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof ExpressionStatement s && s.getExpression() instanceof Call c && atomic(c).isPresent()) {
+				updates.add(s);
+			}
+		});
+		for (ExpressionStatement update : updates) {
+			Call call = (Call) update.getExpression();
+			CatalogFunction function = atomic(call).get();
+			var form = function.signatures().stream().filter(f -> f.accepts(call.getArgs().size())).findFirst();
+			String reference = form.map(f -> f.reference() != null ? f.reference() : function.reference()).orElse(null);
+			if (reference == null) {
+				throw PassRefusal.at(call, function.name() + " has no reference in the catalog to lift it by");
+			}
+			Map<String, String> arguments = new HashMap<>();
+			for (int k = 0; k < call.getArgs().size(); k++) {
+				arguments.put(form.get().params().get(k).name(), "(" + printer.expression(call.getArgs().get(k)) + ")");
+			}
+			// the reference's own loop variable must not capture a name the arguments use
+			Set<String> taken = Snippets.takenNames(unit);
+			java.util.regex.Matcher local = java.util.regex.Pattern.compile("\\bint\\s+([A-Za-z_]\\w*)\\s*=").matcher(reference);
+			while (local.find()) {
+				arguments.put(local.group(1), Snippets.freshName(taken, local.group(1), Dialect.BANG));
+			}
+			String text = "{\n" + MacroDefinition.replaceIdentifiers(reference, name -> arguments.getOrDefault(name, name))
+					+ "\n}";
+			EcoreUtil.replace(update, Snippets.statements(text, Dialect.BANG).get(0));
+		}
+	}
+
+	private static Optional<CatalogFunction> atomic(Call call) {
+		return Optional.ofNullable(Snippets.callee(call)).flatMap(name -> Dialect.BANG.catalog().function(name))
+				.filter(f -> f.category().equals("atomic"));
+	}
+
+	/** Removes the barriers and syncs, except the task barriers between the phases of the {@code phased} kernels. */
+	private static void removeBarriers(TranslationUnit unit, Set<FunctionDefinition> phased) {
 		List<Statement> barriers = new ArrayList<>();
 		unit.eAllContents().forEachRemaining(o -> {
 			if (o instanceof ExpressionStatement s && s.getExpression() instanceof Call c
-					&& (TASK_BARRIERS.contains(Snippets.callee(c)) || CORE_SYNCS.contains(Snippets.callee(c)))) {
+					&& (TASK_BARRIERS.contains(Snippets.callee(c)) || CORE_SYNCS.contains(Snippets.callee(c)))
+					&& !(isTaskBarrier(s) && s.eContainer().eContainer() instanceof FunctionDefinition f
+							&& phased.contains(f))) {
 				barriers.add(s);
 			}
 		});
 		barriers.forEach(EcoreUtil::remove);
+	}
+
+	private static boolean isTaskBarrier(Statement s) {
+		return s instanceof ExpressionStatement e && e.getExpression() instanceof Call c
+				&& TASK_BARRIERS.contains(Snippets.callee(c));
+	}
+
+	/**
+	 * Whether the task barriers of {@code kernel} only separate phases that its tasks run one after the other:
+	 * each is a statement of the kernel's body itself (not in a loop or branch), no local of one phase is read in
+	 * a later one, and only the last phase returns (a task that leaves early skips the later phases too). Each
+	 * phase then becomes a loop over all tasks, in order, which meets every barrier.
+	 */
+	private static boolean splitsIntoPhases(FunctionDefinition kernel) {
+		List<List<Statement>> phases = phases(kernel.getBody());
+		List<EObject> all = new ArrayList<>();
+		kernel.getBody().eAllContents().forEachRemaining(all::add);
+		boolean nested = all.stream().anyMatch(o -> o instanceof Statement s && isTaskBarrier(s)
+				&& s.eContainer() != kernel.getBody());
+		if (nested) {
+			return false;
+		}
+		for (int k = 0; k < phases.size(); k++) {
+			boolean last = k == phases.size() - 1;
+			for (Statement s : phases.get(k)) {
+				if (!last && (s instanceof ReturnStatement || !EcoreUtil2.eAllOfType(s, ReturnStatement.class).isEmpty())) {
+					return false;
+				}
+				if (s instanceof DeclarationStatement d) {
+					for (Declarator x : d.getDeclaration().getDeclarators()) {
+						for (List<Statement> later : phases.subList(k + 1, phases.size())) {
+							if (later.stream().anyMatch(t -> Snippets.mentions(t, x.getName()))) {
+								return false;
+							}
+						}
+					}
+				}
+			}
+		}
+		return true;
+	}
+
+	/** The statements of a kernel's body between its task barriers. */
+	private static List<List<Statement>> phases(CompoundStatement body) {
+		List<List<Statement>> phases = new ArrayList<>(List.of(new ArrayList<>()));
+		for (Statement s : body.getStatements()) {
+			if (isTaskBarrier(s)) {
+				phases.add(new ArrayList<>());
+			} else {
+				phases.get(phases.size() - 1).add(s);
+			}
+		}
+		return phases;
+	}
+
+	/** No cluster-shared memory, and no task barrier outside the kernels' bodies (in a helper they call). */
+	private static boolean noSharedMemoryOrInnerBarriers(TranslationUnit unit, java.util.Collection<FunctionDefinition> kernels) {
+		boolean[] clean = { true };
+		unit.eAllContents().forEachRemaining(o -> {
+			if (o instanceof Specifier q && q.getName().equals("__mlu_shared__")
+					|| o instanceof Statement s && isTaskBarrier(s)
+							&& !(s.eContainer().eContainer() instanceof FunctionDefinition f && kernels.contains(f))) {
+				clean[0] = false;
+			}
+		});
+		return clean[0];
 	}
 
 	/** The task builtins of {@code root} as their values in {@code launch}. */
@@ -423,14 +543,18 @@ final class TaskLoops {
 			}
 			EcoreUtil.replace(r, Snippets.statements("continue;", Dialect.BANG).get(0));
 		}
-		StringBuilder body = new StringBuilder();
-		for (Declaration d : perTask) {
-			if (d.getDeclarators().stream().anyMatch(x -> Snippets.mentions(kernel.getBody(), x.getName()))) {
-				strip(d);
-				body.append(printer.topLevel(d));
+		perTask.forEach(TaskLoops::strip);
+		StringBuilder loops = new StringBuilder();
+		for (List<Statement> phase : phases(kernel.getBody())) {
+			loops.append("for (int taskId = 0; taskId < ").append(launch.tasks()).append("; ++taskId) {\n");
+			for (Declaration d : perTask) {
+				if (d.getDeclarators().stream().anyMatch(x -> phase.stream().anyMatch(s -> Snippets.mentions(s, x.getName())))) {
+					loops.append(printer.topLevel(d));
+				}
 			}
+			phase.forEach(s -> loops.append(printer.statement(s, 0)));
+			loops.append("}\n");
 		}
-		kernel.getBody().getStatements().forEach(s -> body.append(printer.statement(s, 0)));
-		return "for (int taskId = 0; taskId < " + launch.tasks() + "; ++taskId) {\n" + body + "}\n";
+		return loops.toString();
 	}
 }

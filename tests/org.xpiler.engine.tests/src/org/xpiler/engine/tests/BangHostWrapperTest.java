@@ -330,4 +330,43 @@ public class BangHostWrapperTest {
 		assertTrue(cu.contains("extern \"C\" void relu_kernel(const float *input, float *output)"), cu);
 		assertFalse(cu.contains("cnrt"), cu);
 	}
+
+	/** Task 0 zeroes the sum, a barrier publishes it, then every task adds its partial sum atomically. */
+	private static final String PHASED_SUM = """
+			__nram__ float part[32];
+			__mlu_global__ void sum_kernel(const float* x, float* sum) {
+			    if (taskId == 0) {
+			        sum[0] = 0.0f;
+			    }
+			    __sync_all();
+			    float acc = 0.0f;
+			    for (int i = taskId; i < 1000; i += taskDim) {
+			        acc += x[i];
+			    }
+			    part[0] = acc;
+			    __bang_atomic_reduce_add(sum, part, 1);
+			}
+			""";
+
+	@Test
+	public void barriersBetweenPhasesSplitTheTaskLoopAndAtomicsBecomePlainUpdates() {
+		Translator.Result result = new Translator().translate(new KernelSource(Path.of("sum.mlu"), Dialect.BANG,
+				PHASED_SUM), Dialect.VNNI, 3);
+		assertTrue(result.record().verified(), result.record().reason());
+		String lifted = result.record().steps().stream().filter(s -> s.pass().equals("loop-recovery") && s.accepted())
+				.findFirst().orElseThrow().after();
+		// every task's phase before the barrier runs before any task's phase after it
+		int first = lifted.indexOf("for (int taskId = 0; taskId < 16; ++taskId)");
+		int second = lifted.indexOf("for (int taskId = 0; taskId < 16; ++taskId)", first + 1);
+		assertTrue(first >= 0 && second > lifted.indexOf("sum[0] = 0.0f;"), lifted);
+		assertTrue(lifted.contains("for (int i_2 = 0; i_2 < (1); ++i_2)\n                (sum)[i_2] = (sum)[i_2] + (part)[i_2];"),
+				lifted); // the kernel's own i taken, the reference's loop variable is another
+		assertFalse(lifted.contains("__sync_all") || lifted.contains("__bang_atomic"), lifted);
+		// a local of the first phase read after the barrier keeps the kernel on one task
+		Translator.Result crossing = new Translator().translate(new KernelSource(Path.of("sum.mlu"), Dialect.BANG,
+				PHASED_SUM.replace("    if (taskId == 0) {", "    float zero = 0.0f;\n    if (taskId == 0) {")
+						.replace("float acc = 0.0f;", "float acc = zero;")), Dialect.VNNI, 3);
+		assertFalse(crossing.record().steps().stream().anyMatch(s -> s.accepted() && s.pass().equals("loop-recovery")
+				&& s.after().contains("taskId < 16")), crossing.record().reason());
+	}
 }
