@@ -205,8 +205,8 @@ public final class ConstantFolder {
 		};
 	}
 	/**
-	 * A folder that knows the {@code const} integers of the file and of {@code f} ({@code const int total =
-	 * 128 * 512;}), so that bounds written with them fold. A name declared more than once is left out: which
+	 * A folder that knows the file's macros ({@link #withMacrosOf}) and the {@code const} integers of the file and
+	 * of {@code f} ({@code const int total = 128 * 512;}), so that bounds written with them fold. A name declared more than once is left out: which
 	 * declaration a use means would depend on scopes.
 	 */
 	public static ConstantFolder withConstantsOf(TranslationUnit unit, FunctionDefinition f) {
@@ -224,7 +224,7 @@ public final class ConstantFolder {
 				}
 			}
 		}
-		ConstantFolder folder = new ConstantFolder();
+		ConstantFolder folder = withMacrosOf(unit); // #define NUM (64 * 64) bounds loops as often as const int does
 		for (Declaration d : declarations) {
 			boolean constant = isConstant(d);
 			for (Declarator x : d.getDeclarators()) {
