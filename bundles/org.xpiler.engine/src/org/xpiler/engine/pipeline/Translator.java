@@ -3,6 +3,7 @@ package org.xpiler.engine.pipeline;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -92,6 +93,7 @@ public final class Translator {
 		String reason = null;
 		for (List<Planner.Stage> plan : plans) {
 			String current = source.text();
+			String producedBy = null; // the pass that wrote current, whose lines later refusals name
 			Dialect dialect = source.dialect();
 			boolean planHolds = true;
 			for (Planner.Stage stage : plan) {
@@ -115,17 +117,19 @@ public final class Translator {
 						accepted = step;
 						break;
 					}
-					rejections.add(pass.name() + knobText(step) + " " + step.verdict() + ": " + step.reason());
+					String on = producedBy == null ? "" : " on the " + producedBy + " output";
+					rejections.add(pass.name() + knobText(step) + " " + step.verdict() + on + ": " + step.reason());
 				}
 				if (accepted == null && stage.optional()) {
 					continue; // an improvement that does not apply: the code stays as it was
 				}
 				if (accepted == null) {
-					reason = String.join("; ", rejections);
+					reason = String.join("; ", new LinkedHashSet<>(rejections)); // knob values often fail alike
 					planHolds = false;
 					break;
 				}
 				current = accepted.after();
+				producedBy = accepted.pass();
 				dialect = stage.output();
 			}
 			if (planHolds) {

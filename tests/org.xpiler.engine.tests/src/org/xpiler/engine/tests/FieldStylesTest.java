@@ -298,6 +298,19 @@ public class FieldStylesTest {
 		verified("copy.cu", cuda, Dialect.BANG);
 	}
 
+	@Test
+	public void aLaterStepsRefusalSaysWhoseLinesItNamesAndIsNotRepeatedPerKnobValue() {
+		String cpp = """
+				extern "C" void scale_kernel(const float* x, float* y, int n) {
+				    for (int i = 0; i < n; ++i) y[i] = 2.0f * x[i];
+				}
+				""";
+		String reason = translate("scale.cpp", cpp, Dialect.CUDA).record().reason();
+		String refusal = "loop-bind refused on the annotate output: line 1: the entry takes the scalar n";
+		assertTrue(reason.contains(refusal), reason);
+		assertEquals(reason.indexOf(refusal), reason.lastIndexOf(refusal), reason);
+	}
+
 	// ------------------------------------------------------------------ shuffle widths
 
 	private static String hipRowSum(String prelude, String width) {
