@@ -571,7 +571,7 @@ final class SimtLoops {
 		if (dims != null) {
 			return new String[] { Integer.toString(dims[0]), Integer.toString(dims[1]), Integer.toString(dims[2]) };
 		}
-		List<Expression> axes = e instanceof Name n ? runtimeDimension(n) : dim3Arguments(e);
+		List<Expression> axes = e instanceof Name n && isDim3(n) ? runtimeDimension(n) : dim3Arguments(e);
 		if (axes == null || axes.isEmpty() || axes.size() > 3) {
 			throw PassRefusal.at(launch, "the grid of the launch is not a compile-time constant, nor expressions the"
 					+ " wrapper computes before it");
@@ -585,6 +585,13 @@ final class SimtLoops {
 		return extents;
 	}
 
+	/** Whether {@code name} is a {@code dim3} variable (else a number of blocks, read where the launch is). */
+	private static boolean isDim3(Name name) {
+		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
+		return declared != null && declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d
+				&& "dim3".equals(d.getType().getName());
+	}
+
 	/** {@code (a, b)} of {@code dim3(a, b)}; a lone expression is the x extent. */
 	private static List<Expression> dim3Arguments(Expression e) {
 		return e instanceof Call c && "dim3".equals(Snippets.callee(c)) ? c.getArgs() : List.of(e);
@@ -596,8 +603,8 @@ final class SimtLoops {
 	 */
 	private List<Expression> runtimeDimension(Name name) {
 		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
-		if (declared == null || !(declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d)
-				|| !"dim3".equals(d.getType().getName()) || d.getDeclarators().size() != 1) {
+		org.xpiler.lang.kernel.Declaration d = (org.xpiler.lang.kernel.Declaration) declared.eContainer();
+		if (d.getDeclarators().size() != 1) {
 			return null;
 		}
 		List<Expression> axes = declared.getInitializer() instanceof Expression init ? dim3Arguments(init)

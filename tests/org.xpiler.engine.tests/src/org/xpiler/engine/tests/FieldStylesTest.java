@@ -189,6 +189,10 @@ public class FieldStylesTest {
 		assertTrue(cpp.contains("blockIdx_x < gridDim_x"), cpp);
 		assertTrue(cpp.contains("i += 128 * gridDim_x"), cpp);
 		assertTrue(result.output().orElseThrow().contains("void scale_kernel(const float *x, float *y, float a, int n)"));
+		// the number of blocks in a variable of the wrapper is read where the launch is
+		String named = cuda.replace("    scale<<<dim3((n + 127) / 128), 128>>>(dx, dy, a, n);",
+				"    const int blocks = (n + 127) / 128;\n    scale<<<blocks, 128>>>(dx, dy, a, n);");
+		assertTrue(lifted(verified("scale.cu", named, Dialect.VNNI)).contains("const int gridDim_x = (blocks);"));
 		// a block the wrapper computes is still refused: lifting specializes the kernel for it
 		Translator.Result block = translate("scale.cu", cuda.replace("128>>>", "n / 8>>>"), Dialect.VNNI);
 		assertFalse(block.record().verified());
