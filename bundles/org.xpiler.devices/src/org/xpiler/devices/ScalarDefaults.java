@@ -13,8 +13,8 @@ import org.xpiler.core.vm.EntryPoint.EntryParameter;
  * taking {@code int n, float alpha} runs and translates without them. Integers are sizes: distinct (so that
  * swapped dimensions show), not multiples of the usual block sizes (so that tails run), and smaller the more
  * there are (their product bounds the work: three dimensions of a GEMM are 20, 28 and 36). Floating-point
- * values are distinct and exact in every precision ({@code 0.5}, {@code 1.25}, ...). Parameters of other types
- * (structs) get none.
+ * values are distinct and exact in every precision ({@code 0.5}, {@code 1.25}, ...); flags are true.
+ * Parameters of other types (structs) get none.
  */
 public final class ScalarDefaults {
 	private static final List<List<Integer>> SIZES = List.of(List.of(1000), List.of(100, 120), List.of(20, 28, 36));
@@ -27,13 +27,16 @@ public final class ScalarDefaults {
 	public static Map<String, String> assumed(EntryPoint entry, Map<String, String> given) {
 		List<EntryParameter> missing = entry.parameters().stream().filter(p -> !p.pointer()
 				&& !given.containsKey(p.name()) && ElementType.ofCName(p.typeText().strip()).isPresent()).toList();
-		List<EntryParameter> integers = missing.stream().filter(p -> !p.element().isFloating()).toList();
+		List<EntryParameter> integers = missing.stream()
+				.filter(p -> !p.element().isFloating() && p.element() != ElementType.BOOL).toList();
 		Map<String, String> assumed = new LinkedHashMap<>();
 		int integer = 0;
 		int real = 0;
 		for (EntryParameter p : missing) {
 			if (p.element().isFloating()) {
 				assumed.put(p.name(), REALS.get(real++ % REALS.size()));
+			} else if (p.element() == ElementType.BOOL) {
+				assumed.put(p.name(), "1");
 			} else {
 				assumed.put(p.name(), Integer.toString(size(integer++, integers.size())));
 			}

@@ -281,16 +281,16 @@ public class FieldStylesDeviceTest {
 	public void scalarsNotGivenAreAssumedDistinctSizesAndReals() {
 		KernelSource norm = source("norm.cpp", """
 				struct Shape { int rows; };
-				extern "C" void norm_kernel(const float* x, float* y, int rows, int cols, float eps, double beta, Shape s) {
+				extern "C" void norm_kernel(const float* x, float* y, int rows, bool relu, int cols, float eps, double beta, Shape s) {
 				    for (int i = 0; i < rows * cols; ++i) y[i] = x[i] * (float)beta + eps;
 				}
 				""");
 		KernelRuns runs = new KernelRuns();
 		RunRequest request = RunRequest.of(List.of());
-		assertEquals(List.of("rows=100", "cols=120", "eps=0.5", "beta=1.25"), entries(runs.assumedScalars(norm, Map.of(),
+		assertEquals(List.of("rows=100", "relu=1", "cols=120", "eps=0.5", "beta=1.25"), entries(runs.assumedScalars(norm, Map.of(),
 				request)));
 		// one size given: the other is the size of a one-dimensional kernel
-		assertEquals(List.of("cols=1000", "eps=0.5", "beta=1.25"), entries(runs.assumedScalars(norm, Map.of("rows", "3"),
+		assertEquals(List.of("relu=1", "cols=1000", "eps=0.5", "beta=1.25"), entries(runs.assumedScalars(norm, Map.of("rows", "3"),
 				request)));
 		// a kernel that runs with them
 		KernelSource scale = source("scale.cpp", """
