@@ -1,11 +1,13 @@
 package org.xpiler.devices.tests;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.xpiler.devices.tests.NativeAgreement.assertBits;
+import static org.xpiler.devices.tests.NativeAgreement.floatBits;
+import static org.xpiler.devices.tests.NativeAgreement.ints;
+import static org.xpiler.devices.tests.NativeAgreement.intsOf;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -13,12 +15,6 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.xpiler.core.vm.Argument;
 import org.xpiler.core.vm.ElementType;
-import org.xpiler.devices.KernelSource;
-import org.xpiler.devices.NativeCpuDevice;
-import org.xpiler.devices.RunRequest;
-import org.xpiler.devices.RunResult;
-import org.xpiler.devices.VirtualDevice;
-import org.xpiler.lang.dialect.Dialect;
 
 /**
  * The AVX-512 intrinsics the C++ catalog gained from field kernels (bitwise operations and casts, gathers,
@@ -28,47 +24,10 @@ import org.xpiler.lang.dialect.Dialect;
  * kernel run natively.
  */
 public class Avx512CatalogTest {
-	private final VirtualDevice vm = new VirtualDevice();
-	private final NativeCpuDevice cpu = new NativeCpuDevice();
-
-	/** Runs the kernel on the virtual device and, where it can, natively; both must leave the same bytes. */
-	private List<Argument.Buffer> run(String name, String kernel, Argument.Buffer... buffers) {
-		KernelSource source = new KernelSource(Path.of(name), Dialect.VNNI, kernel);
-		RunResult onVm = vm.run(source, RunRequest.of(List.of(buffers)));
-		if (cpu.unavailableReason().isEmpty()) {
-			RunResult natively = cpu.run(source, RunRequest.of(List.of(buffers)));
-			for (int b = 0; b < buffers.length; b++) {
-				assertArrayEquals(natively.buffers().get(b).contents(), onVm.buffers().get(b).contents(),
-						name + ": buffer " + buffers[b].name() + " differs between the virtual device and g++");
-			}
-		}
-		return onVm.buffers();
-	}
-
-	private static Argument.Buffer ints(String name, int... values) {
-		ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-		for (int v : values) {
-			bytes.putInt(v);
-		}
-		return new Argument.Buffer(name, ElementType.I32, bytes.array());
-	}
-
-	private static Argument.Buffer floatBits(String name, int... bits) {
-		Argument.Buffer b = ints(name, bits);
-		return new Argument.Buffer(name, ElementType.F32, b.contents());
-	}
+	private final NativeAgreement devices = new NativeAgreement();
 
 	private static Argument.Buffer halves(String name, int count) {
 		return new Argument.Buffer(name, ElementType.U16, new byte[count * 2]);
-	}
-
-	private static int[] intsOf(Argument.Buffer buffer) {
-		ByteBuffer bytes = ByteBuffer.wrap(buffer.contents()).order(ByteOrder.LITTLE_ENDIAN);
-		int[] values = new int[buffer.contents().length / 4];
-		for (int i = 0; i < values.length; i++) {
-			values[i] = bytes.getInt(i * 4);
-		}
-		return values;
 	}
 
 	private static int[] halvesOf(Argument.Buffer buffer) {
@@ -78,17 +37,6 @@ public class Avx512CatalogTest {
 			values[i] = bytes.getShort(i * 2) & 0xFFFF;
 		}
 		return values;
-	}
-
-	private static void assertBits(int[] expected, int[] actual, String what) {
-		assertEquals(expected.length, actual.length, what);
-		for (int i = 0; i < expected.length; i++) {
-			int e = expected[i];
-			int a = actual[i];
-			int index = i;
-			assertEquals(e, a, () -> what + " [" + index + "]: expected 0x" + Integer.toHexString(e) + ", got 0x"
-					+ Integer.toHexString(a));
-		}
 	}
 
 	/** Float bit patterns that matter: signed zeros, infinities, quiet and signalling NaNs, subnormals, extremes. */
@@ -125,7 +73,7 @@ public class Avx512CatalogTest {
 			a[i] = i < 16 ? SPECIAL[i] : random.nextInt();
 			b[i] = random.nextInt();
 		}
-		int[] out = intsOf(run("bits.cpp", kernel, ints("a", a), ints("b", b), ints("out", new int[288])).get(2));
+		int[] out = intsOf(devices.run("bits.cpp", kernel, ints("a", a), ints("b", b), ints("out", new int[288])).get(2));
 		int[] expected = new int[288];
 		for (int i = 0; i < 32; i++) {
 			expected[i] = a[i] & b[i];
@@ -176,7 +124,7 @@ public class Avx512CatalogTest {
 		buffers.add(ints("idx", idx));
 		buffers.add(ints("w", wild));
 		buffers.add(ints("out", new int[320]));
-		int[] out = intsOf(run("gather.cpp", kernel, buffers.toArray(Argument.Buffer[]::new)).get(3));
+		int[] out = intsOf(devices.run("gather.cpp", kernel, buffers.toArray(Argument.Buffer[]::new)).get(3));
 		int[] expected = new int[320];
 		for (int i = 0; i < 64; i++) {
 			int lane = i % 16;
@@ -216,7 +164,7 @@ public class Avx512CatalogTest {
 			a[i] = 100 + i;
 			b[i] = -1 - i;
 		}
-		int[] out = intsOf(run("align.cpp", kernel.toString(), ints("a", a), ints("b", b),
+		int[] out = intsOf(devices.run("align.cpp", kernel.toString(), ints("a", a), ints("b", b),
 				ints("out", new int[16 * imms.length])).get(2));
 		int[] expected = new int[16 * imms.length];
 		for (int k = 0; k < imms.length; k++) {
@@ -241,7 +189,7 @@ public class Avx512CatalogTest {
 		for (int h = 0; h < 65536; h++) {
 			all.putShort((short) h);
 		}
-		int[] out = intsOf(run("widen.cpp", kernel, new Argument.Buffer("h", ElementType.U16, all.array()),
+		int[] out = intsOf(devices.run("widen.cpp", kernel, new Argument.Buffer("h", ElementType.U16, all.array()),
 				ints("out", new int[65536])).get(1));
 		int[] expected = new int[65536];
 		for (int h = 0; h < 65536; h++) {
@@ -303,7 +251,7 @@ public class Avx512CatalogTest {
 					+ controls[k] + "));\n");
 		}
 		kernel.append("    }\n}\n");
-		int[] out = halvesOf(run("narrow.cpp", kernel.toString(), floatBits("x", in),
+		int[] out = halvesOf(devices.run("narrow.cpp", kernel.toString(), floatBits("x", in),
 				halves("out", controls.length * count)).get(1));
 		int[] expected = new int[controls.length * count];
 		for (int k = 0; k < controls.length; k++) {
@@ -339,7 +287,7 @@ public class Avx512CatalogTest {
 					+ imms[k] + ")));\n");
 		}
 		kernel.append("    }\n}\n");
-		int[] out = intsOf(run("round.cpp", kernel.toString(), floatBits("x", in), ints("out", new int[64 * imms.length]))
+		int[] out = intsOf(devices.run("round.cpp", kernel.toString(), floatBits("x", in), ints("out", new int[64 * imms.length]))
 				.get(1));
 		int[] expected = new int[64 * imms.length];
 		for (int k = 0; k < imms.length; k++) {
@@ -398,7 +346,7 @@ public class Avx512CatalogTest {
 		int[] b = { 0, -1, Integer.MAX_VALUE, Integer.MIN_VALUE, 1, 31, -31, 65536, 65537, -8, 8, 4, 0x7FFF, -0x7FFF,
 				-3, 3 };
 		int[] counts = { 0, 1, 13, 31, 32, 100 };
-		List<Argument.Buffer> result = run("lanes.cpp", kernel, ints("a", a), ints("b", b), ints("counts", counts),
+		List<Argument.Buffer> result = devices.run("lanes.cpp", kernel, ints("a", a), ints("b", b), ints("counts", counts),
 				ints("out", new int[368]), FloatBuffers.floats("prod", new float[16]));
 		int[] out = intsOf(result.get(3));
 		int[] expected = new int[368];
