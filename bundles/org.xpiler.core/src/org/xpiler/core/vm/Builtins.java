@@ -4,9 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleToLongFunction;
 import java.util.function.DoubleUnaryOperator;
+import java.util.function.LongToDoubleFunction;
+import java.util.function.ToLongFunction;
 
 import org.xpiler.core.vm.VmType.Scalar;
+import org.xpiler.lang.dialect.Dialect;
 import org.xpiler.lang.kernel.Call;
 import org.xpiler.lang.kernel.Expression;
 import org.xpiler.lang.kernel.MemberAccess;
@@ -27,21 +31,105 @@ final class Builtins {
 			Map.entry("log10", Math::log10), Map.entry("tan", Math::tan), Map.entry("atan", Math::atan),
 			Map.entry("log1p", Math::log1p), Map.entry("expm1", Math::expm1), Map.entry("sinh", Math::sinh),
 			Map.entry("cosh", Math::cosh), Map.entry("asin", Math::asin), Map.entry("acos", Math::acos),
-			Map.entry("cbrt", Math::cbrt));
+			Map.entry("cbrt", Math::cbrt), Map.entry("rint", Math::rint), Map.entry("nearbyint", Math::rint));
 	private static final Map<String, DoubleBinaryOperator> BINARY_MATH = Map.of("pow", Math::pow, "fmax",
 			(x, y) -> Double.isNaN(x) ? y : Double.isNaN(y) ? x : Math.max(x, y), "fmin",
 			(x, y) -> Double.isNaN(x) ? y : Double.isNaN(y) ? x : Math.min(x, y), "fmod", (x, y) -> x % y, "atan2",
-			Math::atan2);
+			Math::atan2, "hypot", Math::hypot, "copysign", Math::copySign);
 	/**
 	 * CUDA's (and HIP's) single-precision intrinsics that are not C functions with an {@code f} suffix: the
 	 * IEEE operations rounded to nearest (computed in double, one rounding to float is exact for these), and
 	 * the documented results of the fast ones.
 	 */
 	private static final Map<String, DoubleUnaryOperator> FLOAT_UNARY_INTRINSICS = Map.of("__saturatef",
-			x -> Double.isNaN(x) || x <= 0 ? 0.0 : Math.min(x, 1.0), "__frcp_rn", x -> 1 / x, "__fsqrt_rn", Math::sqrt);
+			x -> Double.isNaN(x) || x <= 0 ? 0.0 : Math.min(x, 1.0), "__frcp_rn", x -> 1 / x, "__fsqrt_rn", Math::sqrt,
+			"__frsqrt_rn", x -> 1 / Math.sqrt(x), "__exp10f", x -> Math.pow(10, x));
 	private static final Map<String, DoubleBinaryOperator> FLOAT_BINARY_INTRINSICS = Map.of("__fdividef",
 			Builtins::fastDivide, "__fadd_rn", (x, y) -> x + y, "__fsub_rn", (x, y) -> x - y, "__fmul_rn",
-			(x, y) -> x * y, "__fdiv_rn", (x, y) -> x / y);
+			(x, y) -> x * y, "__fdiv_rn", (x, y) -> x / y, "fdividef", Builtins::fastDivide);
+
+	/** An integer function of integer operands: the operands' parameter types, its result type and its value. */
+	private record IntegerIntrinsic(List<VmType> params, VmType result, ToLongFunction<long[]> value) {
+	}
+
+	private static final List<VmType> INT = List.of(VmType.I32);
+	private static final List<VmType> UINT = List.of(VmType.U32);
+	private static final List<VmType> LONG_LONG = List.of(VmType.I64);
+	private static final List<VmType> ULONG_LONG = List.of(VmType.U64);
+	private static final List<VmType> TWO_INTS = List.of(VmType.I32, VmType.I32);
+	private static final List<VmType> TWO_UINTS = List.of(VmType.U32, VmType.U32);
+
+	/** CUDA's and HIP's integer intrinsics, as their headers declare them. */
+	private static final Map<String, IntegerIntrinsic> GPU_INTEGER_INTRINSICS = Map.ofEntries(
+			Map.entry("__popc", new IntegerIntrinsic(UINT, VmType.I32, x -> Long.bitCount(x[0]))),
+			Map.entry("__popcll", new IntegerIntrinsic(ULONG_LONG, VmType.I32, x -> Long.bitCount(x[0]))),
+			Map.entry("__clz", new IntegerIntrinsic(INT, VmType.I32, x -> Integer.numberOfLeadingZeros((int) x[0]))),
+			Map.entry("__clzll", new IntegerIntrinsic(LONG_LONG, VmType.I32, x -> Long.numberOfLeadingZeros(x[0]))),
+			Map.entry("__ffs", new IntegerIntrinsic(INT, VmType.I32, x -> firstSetBit(x[0]))),
+			Map.entry("__ffsll", new IntegerIntrinsic(LONG_LONG, VmType.I32, x -> firstSetBit(x[0]))),
+			Map.entry("__brev", new IntegerIntrinsic(UINT, VmType.U32, x -> Integer.reverse((int) x[0]))),
+			Map.entry("__brevll", new IntegerIntrinsic(ULONG_LONG, VmType.U64, x -> Long.reverse(x[0]))),
+			// the high 32 bits of the 64-bit product
+			Map.entry("__umulhi", new IntegerIntrinsic(TWO_UINTS, VmType.U32, x -> (x[0] * x[1]) >>> 32)),
+			Map.entry("__mulhi", new IntegerIntrinsic(TWO_INTS, VmType.I32, x -> (x[0] * x[1]) >> 32)),
+			// the low 32 bits of the product of the operands' low 24 bits (sign-extended for __mul24)
+			Map.entry("__mul24", new IntegerIntrinsic(TWO_INTS, VmType.I32, x -> low24(x[0], true) * low24(x[1], true))),
+			Map.entry("__umul24", new IntegerIntrinsic(TWO_UINTS, VmType.U32, x -> low24(x[0], false) * low24(x[1], false))),
+			// |x - y| + z, the difference taken exactly (operands are 32-bit values in a long)
+			Map.entry("__sad", new IntegerIntrinsic(List.of(VmType.I32, VmType.I32, VmType.U32), VmType.U32,
+					x -> Math.abs(x[0] - x[1]) + x[2])),
+			Map.entry("__usad", new IntegerIntrinsic(List.of(VmType.U32, VmType.U32, VmType.U32), VmType.U32,
+					x -> Math.abs(x[0] - x[1]) + x[2])),
+			// unsigned values are held zero-extended, so the signed comparison of longs orders them
+			Map.entry("umin", new IntegerIntrinsic(TWO_UINTS, VmType.U32, x -> Math.min(x[0], x[1]))),
+			Map.entry("umax", new IntegerIntrinsic(TWO_UINTS, VmType.U32, x -> Math.max(x[0], x[1]))));
+
+	/** C's integer functions that java.lang.Math has. */
+	private static final Map<String, IntegerIntrinsic> C_INTEGER_FUNCTIONS = Map.of("llabs",
+			new IntegerIntrinsic(LONG_LONG, VmType.I64, x -> Math.abs(x[0])));
+
+	/**
+	 * The bit builtins of GCC and clang, which HIP code and C++ translations call. {@code __builtin_clz} and
+	 * {@code __builtin_ctz} of 0 are undefined; the model answers the width, as lzcnt/tzcnt and the GPUs do.
+	 */
+	private static final Map<String, IntegerIntrinsic> COMPILER_BUILTINS = Map.ofEntries(
+			Map.entry("__builtin_popcount", new IntegerIntrinsic(UINT, VmType.I32, x -> Long.bitCount(x[0]))),
+			Map.entry("__builtin_popcountll", new IntegerIntrinsic(ULONG_LONG, VmType.I32, x -> Long.bitCount(x[0]))),
+			Map.entry("__builtin_clz", new IntegerIntrinsic(UINT, VmType.I32, x -> Integer.numberOfLeadingZeros((int) x[0]))),
+			Map.entry("__builtin_clzll", new IntegerIntrinsic(ULONG_LONG, VmType.I32, x -> Long.numberOfLeadingZeros(x[0]))),
+			Map.entry("__builtin_ctz", new IntegerIntrinsic(UINT, VmType.I32, x -> Integer.numberOfTrailingZeros((int) x[0]))),
+			Map.entry("__builtin_ctzll", new IntegerIntrinsic(ULONG_LONG, VmType.I32, x -> Long.numberOfTrailingZeros(x[0]))),
+			Map.entry("__builtin_ffs", new IntegerIntrinsic(INT, VmType.I32, x -> firstSetBit(x[0]))),
+			Map.entry("__builtin_ffsll", new IntegerIntrinsic(LONG_LONG, VmType.I32, x -> firstSetBit(x[0]))));
+
+	/** A function from a float to an integer type: the result type and its value (before wrapping to the type). */
+	private record FloatToInteger(VmType result, DoubleToLongFunction value) {
+	}
+
+	/**
+	 * CUDA's float-to-integer conversions in a rounding mode, which saturate out of range and give 0 for NaN, and
+	 * the bit casts of a float to its IEEE bits.
+	 */
+	private static final Map<String, FloatToInteger> GPU_FLOAT_TO_INTEGER = Map.ofEntries(
+			Map.entry("__float2int_rn", toInt(Math::rint)), Map.entry("__float2int_rz", toInt(Builtins::truncate)),
+			Map.entry("__float2int_rd", toInt(Math::floor)), Map.entry("__float2int_ru", toInt(Math::ceil)),
+			Map.entry("__float2uint_rn", toUnsigned(Math::rint)), Map.entry("__float2uint_rz", toUnsigned(Builtins::truncate)),
+			Map.entry("__float2uint_rd", toUnsigned(Math::floor)), Map.entry("__float2uint_ru", toUnsigned(Math::ceil)),
+			Map.entry("__float_as_int", new FloatToInteger(VmType.I32, x -> Float.floatToRawIntBits((float) x))),
+			Map.entry("__float_as_uint", new FloatToInteger(VmType.U32, x -> Float.floatToRawIntBits((float) x))));
+
+	/**
+	 * C's rounding of a float to {@code long} (64 bits here, as on Linux and the GPUs). Out of range the result
+	 * is undefined in C; Java's conversion to long saturates and gives 0 for NaN.
+	 */
+	private static final Map<String, FloatToInteger> C_FLOAT_TO_INTEGER = Map.of("lrintf",
+			new FloatToInteger(VmType.I64, x -> (long) Math.rint(x)), "llrintf",
+			new FloatToInteger(VmType.I64, x -> (long) Math.rint(x)), "lroundf",
+			new FloatToInteger(VmType.I64, x -> (long) UNARY_MATH.get("round").applyAsDouble(x)));
+
+	/** The bit casts of an integer's 32 bits to the float they encode. */
+	private static final Map<String, LongToDoubleFunction> BITS_TO_FLOAT = Map.of("__int_as_float",
+			x -> Float.intBitsToFloat((int) x), "__uint_as_float", x -> Float.intBitsToFloat((int) x));
 
 	private final FunctionCompiler fc;
 	private final ExpressionCompiler ec;
@@ -200,7 +288,13 @@ final class Builtins {
 		if (math != null) {
 			return math;
 		}
+		Ex integer = integerIntrinsic(name, args);
+		if (integer != null) {
+			return integer;
+		}
 		return switch (name) {
+		case "__ldcs", "__ldcg", "__ldca", "__ldlu", "__ldcv" -> program.dialect == Dialect.CUDA
+				|| program.dialect == Dialect.HIP ? cacheHintedLoad(args, site) : null;
 		case "cudaMalloc", "hipMalloc" -> allocate(args, Space.GLOBAL, site);
 		case "cnrtMalloc" -> allocate(args, Space.GDRAM, site);
 		case "cudaMallocHost", "hipHostMalloc", "hipMallocHost" -> allocate(args, Space.HOST, site);
@@ -334,6 +428,95 @@ final class Builtins {
 	private static double fastDivide(double x, double y) {
 		double magnitude = Math.abs(y);
 		return magnitude > 0x1p126 && magnitude < 0x1p128 ? x * Math.copySign(0.0, y) : x / y;
+	}
+
+	private static double truncate(double x) {
+		return x < 0 ? Math.ceil(x) : Math.floor(x);
+	}
+
+	/** The 1-based position of the least significant set bit of {@code x}, 0 for 0 ({@code ffs}). */
+	private static long firstSetBit(long x) {
+		return x == 0 ? 0 : Long.numberOfTrailingZeros(x) + 1;
+	}
+
+	/** The low 24 bits of {@code x}, sign-extended when {@code signed}. */
+	private static long low24(long x, boolean signed) {
+		return signed ? ((long) (int) (x << 8)) >> 8 : x & 0xFFFFFF;
+	}
+
+	private static FloatToInteger toInt(DoubleUnaryOperator rounding) {
+		return new FloatToInteger(VmType.I32, x -> saturated(rounding.applyAsDouble(x), Integer.MIN_VALUE, Integer.MAX_VALUE));
+	}
+
+	private static FloatToInteger toUnsigned(DoubleUnaryOperator rounding) {
+		return new FloatToInteger(VmType.U32, x -> saturated(rounding.applyAsDouble(x), 0, 0xFFFFFFFFL));
+	}
+
+	/** An integral {@code x} clamped to [min, max], as CUDA's conversions do; NaN is 0. */
+	private static long saturated(double x, long min, long max) {
+		return Double.isNaN(x) ? 0 : x <= min ? min : x >= max ? max : (long) x;
+	}
+
+	/**
+	 * The integer functions of the maps above that the program's dialect declares: the GPU ones only in CUDA and
+	 * HIP, the compilers' builtins in HIP (clang) and C++, so that a translation left calling a function its
+	 * dialect lacks fails to run.
+	 */
+	private Ex integerIntrinsic(String name, List<Ex> args) {
+		boolean gpu = program.dialect == Dialect.CUDA || program.dialect == Dialect.HIP;
+		boolean builtins = program.dialect == Dialect.HIP || program.dialect == Dialect.VNNI;
+		IntegerIntrinsic integer = gpu && GPU_INTEGER_INTRINSICS.containsKey(name) ? GPU_INTEGER_INTRINSICS.get(name)
+				: builtins && COMPILER_BUILTINS.containsKey(name) ? COMPILER_BUILTINS.get(name)
+						: C_INTEGER_FUNCTIONS.get(name);
+		if (integer != null && args.size() == integer.params().size()) {
+			List<Ex> operands = new ArrayList<>();
+			for (int i = 0; i < args.size(); i++) {
+				operands.add(ec.convert(args.get(i), integer.params().get(i)));
+			}
+			ElementType t = ((Scalar) integer.result()).element();
+			return new Ex(integer.result()) {
+				@Override
+				long l(Frame f) {
+					long[] values = new long[operands.size()];
+					for (int i = 0; i < values.length; i++) {
+						values[i] = operands.get(i).l(f);
+					}
+					return Arithmetic.wrap(t, integer.value().applyAsLong(values));
+				}
+			};
+		}
+		FloatToInteger conversion = gpu && GPU_FLOAT_TO_INTEGER.containsKey(name) ? GPU_FLOAT_TO_INTEGER.get(name)
+				: C_FLOAT_TO_INTEGER.get(name);
+		if (conversion != null && args.size() == 1) {
+			Ex x = ec.convert(args.get(0), VmType.F32);
+			ElementType t = ((Scalar) conversion.result()).element();
+			return new Ex(conversion.result()) {
+				@Override
+				long l(Frame f) {
+					return Arithmetic.wrap(t, conversion.value().applyAsLong(x.d(f)));
+				}
+			};
+		}
+		LongToDoubleFunction bits = gpu ? BITS_TO_FLOAT.get(name) : null;
+		if (bits != null && args.size() == 1) {
+			Ex x = ec.convert(args.get(0), VmType.U32);
+			return new Ex(VmType.F32) {
+				@Override
+				double d(Frame f) {
+					return bits.applyAsDouble(x.l(f));
+				}
+			};
+		}
+		return null;
+	}
+
+	/** {@code __ldcs(p)} and the other loads with a cache hint: the value is that of {@code *p}. */
+	private static Ex cacheHintedLoad(List<Ex> args, int site) {
+		if (args.size() != 1 || !VmType.isPointerLike(args.get(0).type)) {
+			return null;
+		}
+		Ex pointer = args.get(0);
+		return MemoryPlace.at(pointer, VmType.pointee(pointer.type), site).read();
 	}
 
 	private Ex minMax(String name, List<Ex> args) {
