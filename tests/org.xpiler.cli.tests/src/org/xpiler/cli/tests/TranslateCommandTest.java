@@ -78,8 +78,9 @@ public class TranslateCommandTest {
 		assertTrue(assumed.out().contains("checked with the assumed n=1000; --args gives others"), assumed.out());
 		String lifted = Files.readString(bang);
 		assertTrue(lifted.contains("void saxpy_kernel(const float *x, float *y, float a, int n)"), lifted);
-		// the grid the wrapper computes from n stays an expression of n
-		assertTrue(lifted.contains("= ((n + 255) / 256);"), lifted);
+		// the (n + 255) / 256 blocks the wrapper launches become the n elements, split across the tasks
+		assertTrue(lifted.contains("int total = (n) - start;"), lifted);
+		assertFalse(lifted.contains("gridDim"), lifted);
 	}
 
 	@Test
