@@ -5,7 +5,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,7 +12,6 @@ import java.util.Optional;
 import org.xpiler.devices.Device;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.Devices;
-import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.RunRequest;
 import org.xpiler.engine.pipeline.Translator;
@@ -65,13 +63,6 @@ class KernelRunOptions {
 
 	Map<String, String> scalars() {
 		return scalarArguments.values();
-	}
-
-	/** The given scalars and those a run assumes for the rest ({@link KernelRuns#assumedScalars}). */
-	static Map<String, String> with(Map<String, String> given, Map<String, String> assumed) {
-		Map<String, String> all = new LinkedHashMap<>(given);
-		all.putAll(assumed);
-		return all;
 	}
 
 	static void printAssumed(PrintWriter out, Map<String, String> assumed) {

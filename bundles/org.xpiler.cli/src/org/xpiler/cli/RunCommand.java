@@ -17,6 +17,7 @@ import org.xpiler.core.vm.Half;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
+import org.xpiler.devices.ScalarDefaults;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,7 +53,7 @@ class RunCommand implements Callable<Integer> {
 			KernelSource source = KernelRunOptions.source(file);
 			KernelRuns runs = new KernelRuns();
 			assumed = runs.assumedScalars(source, options.scalars(), options.request());
-			report = runs.run(options.device(), source, KernelRunOptions.with(options.scalars(), assumed), options.seed,
+			report = runs.run(options.device(), source, ScalarDefaults.with(options.scalars(), assumed), options.seed,
 					options.request());
 		} catch (DeviceException e) {
 			throw KernelRunOptions.failure(e);

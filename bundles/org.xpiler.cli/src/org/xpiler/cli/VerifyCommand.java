@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import org.xpiler.devices.DeviceException;
 import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
+import org.xpiler.devices.ScalarDefaults;
 import org.xpiler.devices.Oracle;
 
 import picocli.CommandLine.Command;
@@ -53,7 +54,7 @@ class VerifyCommand implements Callable<Integer> {
 			KernelSource source = KernelRunOptions.source(reference);
 			assumed = new KernelRuns().assumedScalars(source, options.scalars(), options.request());
 			verdict = new Oracle().verify(source, KernelRunOptions.source(candidate), options.device(),
-					KernelRunOptions.with(options.scalars(), assumed), options.seed, options.request());
+					ScalarDefaults.with(options.scalars(), assumed), options.seed, options.request());
 		} catch (DeviceException e) {
 			throw new UserException("the reference cannot run: " + KernelRunOptions.failure(e).getMessage());
 		}

@@ -44,6 +44,13 @@ public final class ScalarDefaults {
 		return assumed;
 	}
 
+	/** The scalars {@code given}, then those {@code assumed} for the rest. */
+	public static Map<String, String> with(Map<String, String> given, Map<String, String> assumed) {
+		Map<String, String> all = new LinkedHashMap<>(given);
+		all.putAll(assumed);
+		return all;
+	}
+
 	/** The {@code index}-th of {@code count} sizes: from the table, else 12, 16, 20, ... */
 	private static int size(int index, int count) {
 		return count <= SIZES.size() ? SIZES.get(count - 1).get(index) : 12 + 4 * index;

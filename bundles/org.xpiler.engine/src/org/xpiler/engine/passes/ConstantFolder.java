@@ -237,6 +237,16 @@ public final class ConstantFolder {
 		return folder;
 	}
 
+	/**
+	 * The declaration {@code name} reads where it stands, when that is a {@code const} scalar declared before it
+	 * ({@code const int gridDim_x = ((n + 255) / 256);}); else null.
+	 */
+	static Declarator constantScalar(Name name) {
+		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
+		return declared != null && declared.eContainer() instanceof Declaration d && isConstant(d)
+				&& declared.getPointers().isEmpty() && declared.getDimensions().isEmpty() ? declared : null;
+	}
+
 	/** Whether {@code d} declares {@code const} or {@code constexpr} names. */
 	static boolean isConstant(Declaration d) {
 		return d.getSpecifiers().stream()

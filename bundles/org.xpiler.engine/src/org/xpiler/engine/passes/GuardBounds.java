@@ -176,9 +176,8 @@ final class GuardBounds {
 			Expression g = side == 0 ? times.getLeft() : times.getRight();
 			OptionalLong b = folder.fold(side == 0 ? times.getRight() : times.getLeft());
 			if (b.isPresent() && b.getAsLong() > 0 && Snippets.unparenthesized(g) instanceof Name name) {
-				Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
-				if (declared != null && declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d
-						&& ConstantFolder.isConstant(d) && declared.getInitializer() instanceof Expression quotient
+				Declarator declared = ConstantFolder.constantScalar(name);
+				if (declared != null && declared.getInitializer() instanceof Expression quotient
 						&& isCeilingOf(quotient, limit, b.getAsLong(), folder)) {
 					return true;
 				}

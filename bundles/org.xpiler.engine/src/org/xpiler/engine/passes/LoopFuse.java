@@ -202,17 +202,11 @@ public final class LoopFuse implements Pass {
 			return Optional.of(Long.toString(constant.getAsLong()));
 		}
 		if (loop.constantLower().orElse(-1) == 0 && Snippets.unparenthesized(loop.upper()) instanceof Name bound
-				&& isConstantLocal(bound) && !CanonicalLoop.assignsAny(loop.loop(), Set.of(bound.getName()))) {
+				&& ConstantFolder.constantScalar(bound) != null
+				&& !CanonicalLoop.assignsAny(loop.loop(), Set.of(bound.getName()))) {
 			return Optional.of(bound.getName());
 		}
 		return Optional.empty();
-	}
-
-	/** Whether {@code name} is a {@code const} scalar declared before it in an enclosing block. */
-	private static boolean isConstantLocal(Name name) {
-		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
-		return declared != null && declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d
-				&& ConstantFolder.isConstant(d) && declared.getPointers().isEmpty() && declared.getDimensions().isEmpty();
 	}
 
 	/** {@code a * b} for the extent {@code a} and the constant {@code b}: folded where {@code a} is a number. */

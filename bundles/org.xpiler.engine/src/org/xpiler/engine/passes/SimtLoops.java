@@ -571,7 +571,8 @@ final class SimtLoops {
 		if (dims != null) {
 			return new String[] { Integer.toString(dims[0]), Integer.toString(dims[1]), Integer.toString(dims[2]) };
 		}
-		List<Expression> axes = e instanceof Name n && isDim3(n) ? runtimeDimension(n) : dim3Arguments(e);
+		Declarator dim3 = e instanceof Name n ? dim3Variable(n) : null;
+		List<Expression> axes = dim3 != null ? runtimeDimension(dim3, (Name) e) : dim3Arguments(e);
 		if (axes == null || axes.isEmpty() || axes.size() > 3) {
 			throw PassRefusal.at(launch, "the grid of the launch is not a compile-time constant, nor expressions the"
 					+ " wrapper computes before it");
@@ -585,11 +586,11 @@ final class SimtLoops {
 		return extents;
 	}
 
-	/** Whether {@code name} is a {@code dim3} variable (else a number of blocks, read where the launch is). */
-	private static boolean isDim3(Name name) {
+	/** The declaration of {@code name} if it is a {@code dim3} variable; null for a number of blocks. */
+	private static Declarator dim3Variable(Name name) {
 		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
 		return declared != null && declared.eContainer() instanceof org.xpiler.lang.kernel.Declaration d
-				&& "dim3".equals(d.getType().getName());
+				&& "dim3".equals(d.getType().getName()) ? declared : null;
 	}
 
 	/** {@code (a, b)} of {@code dim3(a, b)}; a lone expression is the x extent. */
@@ -598,11 +599,11 @@ final class SimtLoops {
 	}
 
 	/**
-	 * The extents of a {@code dim3} variable declared once with expressions ({@code dim3 grid((n + 15) / 16,
-	 * rows);}); its declaration goes with the launches ({@link #runtimeDimensions}). Null for anything else.
+	 * The extents of the {@code dim3} variable {@code declared}, which {@code name} reads, declared once with
+	 * expressions ({@code dim3 grid((n + 15) / 16, rows);}); its declaration goes with the launches
+	 * ({@link #runtimeDimensions}). Null for anything else.
 	 */
-	private List<Expression> runtimeDimension(Name name) {
-		Declarator declared = Snippets.visibleDeclaration(name.getName(), name);
+	private List<Expression> runtimeDimension(Declarator declared, Name name) {
 		org.xpiler.lang.kernel.Declaration d = (org.xpiler.lang.kernel.Declaration) declared.eContainer();
 		if (d.getDeclarators().size() != 1) {
 			return null;

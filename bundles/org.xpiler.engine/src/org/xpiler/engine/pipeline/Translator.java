@@ -2,7 +2,6 @@ package org.xpiler.engine.pipeline;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +14,7 @@ import org.xpiler.devices.KernelRuns;
 import org.xpiler.devices.KernelSource;
 import org.xpiler.devices.Oracle;
 import org.xpiler.devices.RunRequest;
+import org.xpiler.devices.ScalarDefaults;
 import org.xpiler.devices.VirtualDevice;
 import org.xpiler.engine.passes.LoopBind;
 import org.xpiler.engine.passes.Pass;
@@ -71,8 +71,7 @@ public final class Translator {
 		try {
 			KernelRuns runs = new KernelRuns();
 			assumed = runs.assumedScalars(source, scalars, request);
-			checked = new LinkedHashMap<>(scalars);
-			checked.putAll(assumed);
+			checked = ScalarDefaults.with(scalars, assumed);
 			request = runs.withLaunchShape(source, checked, seed, request);
 			KernelRuns.Report run = runs.run(new VirtualDevice(), source, checked, seed, request);
 			run.buffers().forEach(b -> buffers.add(new LoopBind.Buffer(b.buffer().contents().length,
